@@ -1,0 +1,39 @@
+#pragma once
+#include "sslkit/losses/reduction.h"
+
+#include <torch/arg.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+namespace ssl::losses {
+
+/// Options for `nt_xent`, SimCLR's normalized temperature-scaled cross entropy (Chen et al. 2020).
+struct NTXentOptions {
+  /// Softmax temperature tau dividing the cosine similarities; must be > 0.
+  TORCH_ARG(double, temperature) = 0.5;
+  /// Mean over the 2N anchors (the paper's definition), sum, or none (a [2N] tensor).
+  TORCH_ARG(Reduction, reduction) = Reduction::Mean;
+};
+
+/// NT-Xent over two views z1, z2 of shape [N, D]: the 2N rows are L2-normalized, anchor k's positive
+/// is its other view and the remaining 2N-2 rows are its negatives:
+///   l_k = -s(k, pos(k)) / tau + log sum_{j != k} exp(s(k, j) / tau),   s = cosine similarity.
+/// Rows 0..N-1 of the unreduced result are the anchors of z1, rows N..2N-1 those of z2.
+at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptions& options = {});
+
+/// Module wrapper of `nt_xent`.
+class NTXentLossImpl : public torch::nn::Cloneable<NTXentLossImpl> {
+ public:
+  explicit NTXentLossImpl(NTXentOptions options = {});
+  /// Validates the options; holds no parameters.
+  void reset() override;
+  /// Prints the options.
+  void pretty_print(std::ostream& stream) const override;
+  /// Calls `nt_xent(z1, z2, options)`.
+  at::Tensor forward(const at::Tensor& z1, const at::Tensor& z2);
+  /// The options this module was built with.
+  NTXentOptions options;
+};
+TORCH_MODULE(NTXentLoss);
+
+}  // namespace ssl::losses

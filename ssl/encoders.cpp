@@ -1,0 +1,118 @@
+#include "sslkit/ssl/encoders.h"
+
+#include <torch/nn/modules/activation.h>
+
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace ssl {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+
+void add_conv_bn_relu(nn::Sequential& seq, int64_t in, int64_t out, int64_t stride) {
+  seq->push_back(conv3x3(in, out, stride));
+  seq->push_back(nn::BatchNorm2d(out));
+  seq->push_back(nn::ReLU(nn::ReLUOptions(true)));
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, std::function<Encoder(const EncoderOptions&)>> factories{
+      {"convnet-s", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ConvNetSImpl>(o); }},
+      {"resnet18", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ResNet18Impl>(o); }},
+  };
+};
+
+Registry& registry() {
+  static Registry instance;
+  return instance;
+}
+
+void check_options(const EncoderOptions& options, const std::string& name) {
+  TORCH_CHECK(options.in_channels() > 0, "encoder ", name, ": in_channels must be > 0, got ",
+              options.in_channels());
+  TORCH_CHECK(options.image_size() > 0, "encoder ", name, ": image_size must be > 0, got ", options.image_size());
+}
+
+}  // namespace
+
+Encoder make_encoder(const std::string& name, const EncoderOptions& options) {
+  std::function<Encoder(const EncoderOptions&)> factory;
+  {
+    std::lock_guard<std::mutex> lock(registry().mutex);
+    auto it = registry().factories.find(name);
+    if (it != registry().factories.end()) factory = it->second;
+  }
+  if (!factory) {
+    std::ostringstream valid;
+    for (const auto& n : encoder_names()) valid << (valid.tellp() > 0 ? ", " : "") << n;
+    TORCH_CHECK(false, "unknown encoder '", name, "': expected one of ", valid.str());
+  }
+  return factory(options);
+}
+
+std::vector<std::string> encoder_names() {
+  std::lock_guard<std::mutex> lock(registry().mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : registry().factories) names.push_back(entry.first);
+  return names;
+}
+
+void register_encoder(const std::string& name, std::function<Encoder(const EncoderOptions&)> factory) {
+  std::lock_guard<std::mutex> lock(registry().mutex);
+  registry().factories[name] = std::move(factory);
+}
+
+ConvNetSImpl::ConvNetSImpl(const EncoderOptions& options_) : EncoderImpl("ConvNetS"), options(options_) {
+  check_options(options, "convnet-s");
+  body_ = nn::Sequential();
+  add_conv_bn_relu(body_, options.in_channels(), 32, 1);
+  add_conv_bn_relu(body_, 32, 64, 2);
+  add_conv_bn_relu(body_, 64, 128, 2);
+  add_conv_bn_relu(body_, 128, 256, 2);
+  register_module("body", body_);
+}
+
+torch::Tensor ConvNetSImpl::feature_map(const torch::Tensor& images) { return body_->forward(images); }
+
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
+    : conv1_(register_module("conv1", conv3x3(in_planes, planes, stride))),
+      conv2_(register_module("conv2", conv3x3(planes, planes, 1))),
+      bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
+      bn2_(register_module("bn2", nn::BatchNorm2d(planes))) {
+  shortcut_ = nn::Sequential();
+  if (stride != 1 || in_planes != planes) {
+    shortcut_->push_back(nn::Conv2d(nn::Conv2dOptions(in_planes, planes, 1).stride(stride).bias(false)));
+    shortcut_->push_back(nn::BatchNorm2d(planes));
+  }
+  register_module("shortcut", shortcut_);
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  out = bn2_->forward(conv2_->forward(out));
+  return torch::relu(out + (shortcut_->is_empty() ? x : shortcut_->forward(x)));
+}
+
+ResNet18Impl::ResNet18Impl(const EncoderOptions& options_) : EncoderImpl("ResNet18"), options(options_) {
+  check_options(options, "resnet18");
+  body_ = nn::Sequential();
+  add_conv_bn_relu(body_, options.in_channels(), 64, 1);
+  int64_t in_planes = 64;
+  for (const auto& [planes, stride] : {std::pair<int64_t, int64_t>{64, 1}, {128, 2}, {256, 2}, {512, 2}}) {
+    body_->push_back(BasicBlock(in_planes, planes, stride));
+    body_->push_back(BasicBlock(planes, planes, 1));
+    in_planes = planes;
+  }
+  register_module("body", body_);
+}
+
+torch::Tensor ResNet18Impl::feature_map(const torch::Tensor& images) { return body_->forward(images); }
+
+}  // namespace ssl

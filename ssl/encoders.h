@@ -1,0 +1,87 @@
+#pragma once
+#include <torch/arg.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssl {
+
+/// What every encoder is built from: the input's channel count comes from the data.
+struct EncoderOptions {
+  explicit EncoderOptions(int64_t in_channels) : in_channels_(in_channels) {}
+  /// Channels of the input images (1 for Fashion-MNIST, 3 for RGB).
+  TORCH_ARG(int64_t, in_channels);
+  /// Side of the (square) input images in pixels; recorded in checkpoints, encoders accept any size.
+  TORCH_ARG(int64_t, image_size) = 28;
+};
+
+/// An image encoder: [B, C, H, W] float images to [B, feature_dim()] representations.
+class EncoderImpl : public torch::nn::Module {
+ public:
+  explicit EncoderImpl(std::string name) : torch::nn::Module(std::move(name)) {}
+  /// The last convolutional feature map, [B, feature_dim(), h, w] (used by dense probes).
+  virtual torch::Tensor feature_map(const torch::Tensor& images) = 0;
+  /// Global-average-pooled representation, [B, feature_dim()].
+  torch::Tensor forward(const torch::Tensor& images) { return feature_map(images).mean({2, 3}); }
+  /// Width of the representation.
+  virtual int64_t feature_dim() const = 0;
+};
+/// Encoders are held by shared pointer, like every LibTorch module.
+using Encoder = std::shared_ptr<EncoderImpl>;
+
+/// Builds an encoder from its registered name; throws listing the registered names when unknown.
+Encoder make_encoder(const std::string& name, const EncoderOptions& options);
+
+/// Names accepted by `make_encoder`, sorted.
+std::vector<std::string> encoder_names();
+
+/// Adds (or replaces) an encoder factory under `name`.
+void register_encoder(const std::string& name, std::function<Encoder(const EncoderOptions&)> factory);
+
+/// convnet-s: four conv3x3+BN+ReLU blocks (C->32, 32->64/2, 64->128/2, 128->256/2), global average pool, 256-d.
+class ConvNetSImpl : public EncoderImpl {
+ public:
+  explicit ConvNetSImpl(const EncoderOptions& options);
+  torch::Tensor feature_map(const torch::Tensor& images) override;
+  int64_t feature_dim() const override { return 256; }
+  /// The options this encoder was built with.
+  EncoderOptions options;
+
+ private:
+  torch::nn::Sequential body_{nullptr};
+};
+
+/// Basic residual block of ResNet-18: two conv3x3+BN with an identity or 1x1-conv shortcut.
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
+  /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::Sequential shortcut_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+/// ResNet-18 with the CIFAR stem (conv3x3 stride 1, no max-pool) for small images, 512-d.
+class ResNet18Impl : public EncoderImpl {
+ public:
+  explicit ResNet18Impl(const EncoderOptions& options);
+  torch::Tensor feature_map(const torch::Tensor& images) override;
+  int64_t feature_dim() const override { return 512; }
+  /// The options this encoder was built with.
+  EncoderOptions options;
+
+ private:
+  torch::nn::Sequential body_{nullptr};
+};
+
+}  // namespace ssl

@@ -1,0 +1,74 @@
+#include "cli.h"
+
+#include "sslkit/ssl/device.h"
+
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace ssl::cli {
+
+void add_common_options(po::options_description& description) {
+  description.add_options()
+      ("help,h", "show this help and exit")
+      ("config", po::value<std::string>(), "INI file of options (keys as the long flags; flags given here win)")
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N")
+      ("threads", po::value<int>()->default_value(0), "CPU threads for LibTorch (0: all cores)")
+      ("seed", po::value<uint64_t>()->default_value(0), "random seed");
+}
+
+std::optional<po::variables_map> parse(const po::options_description& description, int argc, char** argv,
+                                       const std::string& usage) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(description).run(), vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << description << "\n";
+    return std::nullopt;
+  }
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw po::error("cannot read config file '" + path + "'");
+    try {
+      po::store(po::parse_config_file(in, description), vm);
+    } catch (const po::error& e) {
+      throw po::error("config file '" + path + "': " + e.what());
+    }
+  }
+  po::notify(vm);
+  return vm;
+}
+
+int apply_threads(const po::variables_map& vm) {
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0) throw po::error("--threads must be >= 0, got " + std::to_string(threads));
+  return ssl::set_threads(threads);
+}
+
+std::map<std::string, std::string> to_strings(const po::variables_map& vm) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : vm) {
+    if (key == "help" || key == "config" || value.empty()) continue;
+    const boost::any& v = value.value();
+    std::ostringstream text;
+    if (const auto* s = boost::any_cast<std::string>(&v)) text << *s;
+    else if (const auto* i = boost::any_cast<int>(&v)) text << *i;
+    else if (const auto* l = boost::any_cast<int64_t>(&v)) text << *l;
+    else if (const auto* u = boost::any_cast<uint64_t>(&v)) text << *u;
+    else if (const auto* d = boost::any_cast<double>(&v)) text << *d;
+    else if (const auto* b = boost::any_cast<bool>(&v)) text << (*b ? "true" : "false");
+    else continue;
+    out[key] = text.str();
+  }
+  return out;
+}
+
+std::string to_ini(const std::map<std::string, std::string>& options) {
+  std::ostringstream out;
+  out << "# sslkit options of this run; reuse with --config\n";
+  for (const auto& [key, value] : options) out << key << " = " << value << "\n";
+  return out.str();
+}
+
+}  // namespace ssl::cli

@@ -1,0 +1,11 @@
+#pragma once
+
+namespace ssl::cli {
+
+/// `sslkit pretrain`: self-supervised pretraining into a run directory.
+int pretrain_main(int argc, char** argv);
+
+/// `sslkit probe`: linear-probe evaluation of a checkpoint (or of raw pixels).
+int probe_main(int argc, char** argv);
+
+}  // namespace ssl::cli

@@ -1,0 +1,48 @@
+#pragma once
+#include "sslkit/data/loader.h"
+#include "sslkit/ssl/checkpoint.h"
+#include "sslkit/ssl/encoders.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssl::trainers {
+
+/// What one training step returns: the loss to back-propagate and scalar metrics to log.
+struct StepOutput {
+  /// Scalar loss (with grad).
+  torch::Tensor loss;
+  /// Extra scalars, e.g. the pretext accuracy.
+  std::map<std::string, double> metrics;
+};
+
+/// One self-supervised algorithm: owns its heads (and queues or memory banks), says which views it
+/// needs, and computes the loss of a batch. The training loop around it is shared by every method.
+class Method {
+ public:
+  virtual ~Method() = default;
+  /// Registered name ("simclr", ...).
+  virtual std::string name() const = 0;
+  /// The encoder being trained.
+  virtual Encoder encoder() const = 0;
+  /// Every trainable module (encoder first); the optimizer covers their parameters.
+  virtual std::vector<std::shared_ptr<torch::nn::Module>> modules() const = 0;
+  /// The view maker producing this method's inputs from images normalized by `norm`.
+  virtual std::shared_ptr<const data::ViewMaker> view_maker(const data::Normalization& norm) const = 0;
+  /// Forward pass and loss of one batch (already on the training device).
+  virtual StepOutput step(const data::Batch& batch) = 0;
+  /// States of the modules other than the encoder, saved in checkpoints by name.
+  virtual std::map<std::string, TensorDict> extra_state() const = 0;
+  /// Moves every module to `device`.
+  void to(torch::Device device) {
+    for (const auto& module : modules()) module->to(device);
+  }
+  /// Switches every module between training and evaluation mode.
+  void train(bool on) {
+    for (const auto& module : modules()) module->train(on);
+  }
+};
+
+}  // namespace ssl::trainers

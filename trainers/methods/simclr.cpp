@@ -1,0 +1,31 @@
+#include "sslkit/trainers/methods/simclr.h"
+
+namespace ssl::trainers {
+
+SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(encoder)), options_(std::move(options)) {
+  TORCH_CHECK(encoder_, "SimCLR needs an encoder");
+  head_ = ProjectionHead(ProjectionHeadOptions(encoder_->feature_dim())
+                             .hidden_dim(options_.projection_hidden_dim())
+                             .out_dim(options_.projection_dim()));
+  losses::NTXentLossImpl(losses::NTXentOptions().temperature(options_.temperature()));  // validates
+}
+
+std::vector<std::shared_ptr<torch::nn::Module>> SimCLR::modules() const { return {encoder_, head_.ptr()}; }
+
+std::shared_ptr<const data::ViewMaker> SimCLR::view_maker(const data::Normalization& norm) const {
+  return std::make_shared<data::TwoViews>(options_.augment(), norm);
+}
+
+StepOutput SimCLR::step(const data::Batch& batch) {
+  TORCH_CHECK(batch.views.size() == 2, "SimCLR needs two views per image, got ", batch.views.size());
+  const int64_t n = batch.views[0].size(0);
+  // Both views go through the encoder as one batch: one pass, BatchNorm statistics over all 2B images.
+  auto z = head_->forward(encoder_->forward(torch::cat({batch.views[0], batch.views[1]}, 0)));
+  auto loss = losses::nt_xent(z.narrow(0, 0, n), z.narrow(0, n, n),
+                              losses::NTXentOptions().temperature(options_.temperature()));
+  return {loss, {}};
+}
+
+std::map<std::string, TensorDict> SimCLR::extra_state() const { return {{"head", module_state(*head_)}}; }
+
+}  // namespace ssl::trainers

@@ -1,0 +1,38 @@
+#pragma once
+#include "sslkit/data/views/two_views.h"
+#include "sslkit/losses/nt_xent.h"
+#include "sslkit/ssl/heads.h"
+#include "sslkit/trainers/method.h"
+
+namespace ssl::trainers {
+
+/// SimCLR hyper-parameters (Chen et al. 2020), scaled for small images.
+struct SimCLROptions {
+  /// NT-Xent temperature.
+  TORCH_ARG(double, temperature) = 0.5;
+  /// Hidden width of the projection head.
+  TORCH_ARG(int64_t, projection_hidden_dim) = 256;
+  /// Output width of the projection head.
+  TORCH_ARG(int64_t, projection_dim) = 128;
+  /// Augmentation of each view.
+  TORCH_ARG(data::ContrastiveAugmentOptions, augment) = {};
+};
+
+/// SimCLR: two augmented views, encoder + MLP projection head, NT-Xent over the 2B projections.
+class SimCLR : public Method {
+ public:
+  SimCLR(Encoder encoder, SimCLROptions options);
+  std::string name() const override { return "simclr"; }
+  Encoder encoder() const override { return encoder_; }
+  std::vector<std::shared_ptr<torch::nn::Module>> modules() const override;
+  std::shared_ptr<const data::ViewMaker> view_maker(const data::Normalization& norm) const override;
+  StepOutput step(const data::Batch& batch) override;
+  std::map<std::string, TensorDict> extra_state() const override;
+
+ private:
+  Encoder encoder_;
+  ProjectionHead head_{nullptr};
+  SimCLROptions options_;
+};
+
+}  // namespace ssl::trainers

@@ -1,0 +1,86 @@
+#pragma once
+#include "sslkit/trainers/methods/simclr.h"
+#include "sslkit/trainers/optim.h"
+
+#include <torch/arg.h>
+
+#include <map>
+#include <string>
+
+namespace ssl::trainers {
+
+/// Option names to their values as text.
+using OptionStrings = std::map<std::string, std::string>;
+
+/// Everything a pretraining run needs; the defaults train SimCLR / convnet-s on Fashion-MNIST for at most
+/// 10 minutes.
+struct PretrainOptions {
+  /// Run directory: checkpoint.pt, metrics.jsonl and options.ini are written there.
+  TORCH_ARG(std::string, out_dir) = "runs/simclr";
+  /// Data spec: "fashion-mnist" or a folder of MNIST-format IDX files.
+  TORCH_ARG(std::string, data) = "fashion-mnist";
+  /// Use only the first N training images (0: all).
+  TORCH_ARG(int64_t, max_images) = 0;
+  /// Pretext method name.
+  TORCH_ARG(std::string, method) = "simclr";
+  /// Encoder name from the registry.
+  TORCH_ARG(std::string, encoder) = "convnet-s";
+  /// Epochs to train (the schedule spans them unless the time budget ends first).
+  TORCH_ARG(int64_t, epochs) = 100;
+  /// Wall-clock budget in minutes for the training steps (0: none). The learning-rate schedule follows
+  /// whichever of epochs and time is further along, so a budgeted run still ends its cosine decay.
+  TORCH_ARG(double, max_minutes) = 10.0;
+  /// Stop after this many steps (0: no limit); for tests and benchmarks.
+  TORCH_ARG(int64_t, max_steps) = 0;
+  /// Images per batch.
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Optimizer and its hyper-parameters.
+  TORCH_ARG(OptimizerOptions, optimizer) = {};
+  /// Fraction of the run spent in linear learning-rate warmup.
+  TORCH_ARG(double, warmup_fraction) = 0.02;
+  /// SimCLR hyper-parameters.
+  TORCH_ARG(SimCLROptions, simclr) = {};
+  /// Loader worker threads.
+  TORCH_ARG(int64_t, workers) = 1;
+  /// Batches the loader may prepare ahead.
+  TORCH_ARG(int64_t, prefetch) = 4;
+  /// Seed of weights, data order and augmentations.
+  TORCH_ARG(uint64_t, seed) = 0;
+  /// Device spec: auto, cpu, cuda, cuda:N.
+  TORCH_ARG(std::string, device) = "auto";
+  /// Write a metrics line every N steps.
+  TORCH_ARG(int64_t, log_every) = 20;
+  /// Show the progress line on stderr.
+  TORCH_ARG(bool, progress) = false;
+  /// Options as the user gave them, recorded in the checkpoint metadata as option.<name>.
+  TORCH_ARG(OptionStrings, recorded_options) = {};
+};
+
+/// What a finished run reports.
+struct PretrainResult {
+  /// Path of the final checkpoint.
+  std::string checkpoint;
+  /// Epochs started (the last may be partial when a budget ended the run).
+  int64_t epochs = 0;
+  /// Optimizer steps taken.
+  int64_t steps = 0;
+  /// Mean loss over the last logged window.
+  double final_loss = 0;
+  /// Training images per second (one image = one sample, whatever its number of views).
+  double images_per_second = 0;
+  /// Wall-clock seconds spent in the training loop.
+  double seconds = 0;
+  /// The device trained on.
+  std::string device;
+};
+
+/// The method names `pretrain` accepts.
+std::vector<std::string> method_names();
+
+/// Builds a method by name around `encoder`; throws listing the valid names.
+std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder);
+
+/// Loads the data, trains, writes the run directory (checkpoint written atomically every epoch and at the end).
+PretrainResult pretrain(const PretrainOptions& options);
+
+}  // namespace ssl::trainers
