@@ -23,11 +23,10 @@ function(sslkit_set_warnings target)
   endif()
 endfunction()
 
-# Every target that includes LibTorch shares a precompiled header of <torch/torch.h>: one for the libraries
-# (-fPIC) and one for the executables (-fPIE), since GCC rejects a PCH built with the other setting.
-function(sslkit_use_torch_pch target)
-  get_target_property(type ${target} TYPE)
-  set(key SSLKIT_PCH_OWNER_${type})
+# Targets of one group share a precompiled header of <torch/torch.h>; the groups (libraries built -fPIC,
+# tools with Boost's definitions, tests) differ in flags that GCC requires a PCH to match.
+function(sslkit_use_torch_pch target group)
+  set(key SSLKIT_PCH_OWNER_${group})
   get_property(owner GLOBAL PROPERTY ${key})
   if(NOT owner)
     target_precompile_headers(${target} PRIVATE <torch/torch.h>)
