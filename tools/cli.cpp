@@ -64,11 +64,5 @@ std::map<std::string, std::string> to_strings(const po::variables_map& vm) {
   return out;
 }
 
-std::string to_ini(const std::map<std::string, std::string>& options) {
-  std::ostringstream out;
-  out << "# sslkit options of this run; reuse with --config\n";
-  for (const auto& [key, value] : options) out << key << " = " << value << "\n";
-  return out.str();
-}
 
 }  // namespace ssl::cli

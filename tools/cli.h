@@ -23,7 +23,4 @@ int apply_threads(const po::variables_map& vm);
 /// Every option that has a value, as text (for run metadata and options.ini).
 std::map<std::string, std::string> to_strings(const po::variables_map& vm);
 
-/// The options as an INI file that --config reads back.
-std::string to_ini(const std::map<std::string, std::string>& options);
-
 }  // namespace ssl::cli

@@ -2,12 +2,9 @@
 #include "cli.h"
 #include "commands.h"
 
-#include "sslkit/ssl/files.h"
 #include "sslkit/trainers/pretrain.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <iostream>
 
 namespace ssl::cli {
 
@@ -46,7 +43,7 @@ int pretrain_main(int argc, char** argv) {
                   "usage: sslkit pretrain [--out RUN_DIR] [options]\n"
                   "Self-supervised pretraining; writes RUN_DIR/checkpoint.pt, metrics.jsonl and options.ini.");
   if (!vm) return 0;
-  const int threads = apply_threads(*vm);
+  apply_threads(*vm);
   const auto& v = *vm;
 
   const auto recorded = to_strings(v);
@@ -76,12 +73,6 @@ int pretrain_main(int argc, char** argv) {
       .progress(!v["quiet"].as<bool>())
       .recorded_options(recorded);
 
-  ensure_directory(options.out_dir());
-  write_file_atomic((std::filesystem::path(options.out_dir()) / "options.ini").string(), to_ini(recorded));
-  std::cerr << "sslkit pretrain: " << options.method() << " / " << options.encoder() << " on " << options.data()
-            << ", batch " << options.batch_size() << ", up to " << options.epochs() << " epochs"
-            << (options.max_minutes() > 0 ? " or " + std::to_string(options.max_minutes()).substr(0, 5) + " min" : "")
-            << ", " << threads << " threads\n";
   const auto result = trainers::pretrain(options);
   std::printf("pretrained %s/%s on %s: %lld epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f -> %s\n",
               options.method().c_str(), options.encoder().c_str(), result.device.c_str(),

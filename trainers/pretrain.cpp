@@ -8,7 +8,10 @@
 
 #include <torch/utils.h>
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +74,11 @@ PretrainResult pretrain(const PretrainOptions& options) {
   const double budget_seconds = options.max_minutes() * 60.0;
 
   ensure_directory(options.out_dir());
+  if (!options.recorded_options().empty()) {
+    std::string ini = "# sslkit pretrain options of this run; reuse with --config\n";
+    for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
+    write_file_atomic((std::filesystem::path(options.out_dir()) / "options.ini").string(), ini);
+  }
   const std::string checkpoint_path = (std::filesystem::path(options.out_dir()) / "checkpoint.pt").string();
   const std::string metrics_path = (std::filesystem::path(options.out_dir()) / "metrics.jsonl").string();
   std::ofstream metrics(metrics_path, std::ios::trunc);
@@ -90,6 +98,15 @@ PretrainResult pretrain(const PretrainOptions& options) {
   };
 
   ProgressLine progress(options.progress());
+  if (options.progress()) {
+    std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld), batch %lld, %lld epochs%s, %s, %d threads\n",
+                 method->name().c_str(), options.encoder().c_str(), options.data().c_str(),
+                 static_cast<long long>(train_set->size()), static_cast<long long>(train_set->height()),
+                 static_cast<long long>(train_set->width()), static_cast<long long>(train_set->channels()),
+                 static_cast<long long>(options.batch_size()), static_cast<long long>(options.epochs()),
+                 budget_seconds > 0 ? (" or " + format_duration(budget_seconds)).c_str() : "", device.str().c_str(),
+                 at::get_num_threads());
+  }
   PretrainResult result;
   result.device = device.str();
   result.checkpoint = checkpoint_path;

@@ -1,0 +1,77 @@
+#include "errors.h"
+#include "temp_dir.h"
+
+#include "sslkit/ssl/checkpoint.h"
+#include "sslkit/ssl/files.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using ssl::testing::error_message;
+using ssl::testing::TempDir;
+
+TEST_CASE("A checkpoint rebuilds an encoder that gives the same outputs", "[core][checkpoint]") {
+  TempDir dir;
+  torch::manual_seed(3);
+  for (const std::string name : {"convnet-s", "resnet18"}) {
+    auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(1));
+    // Train-mode passes move the BatchNorm running statistics away from their initial values.
+    for (int i = 0; i < 2; ++i) encoder->forward(torch::randn({4, 1, 16, 16}));
+    encoder->eval();
+    auto input = torch::randn({3, 1, 16, 16});
+    auto expected = encoder->forward(input);
+
+    auto checkpoint = ssl::make_checkpoint(name, *encoder, 1, 16);
+    checkpoint.metadata["method"] = "simclr";
+    checkpoint.modules["head"] = {{"w", torch::ones({2, 2})}};
+    const std::string path = dir.file(name + ".pt");
+    ssl::save_checkpoint(checkpoint, path);
+
+    const auto loaded = ssl::load_checkpoint(path);
+    CHECK(loaded.meta("encoder") == name);
+    CHECK(loaded.meta_int("feature_dim") == encoder->feature_dim());
+    CHECK(loaded.meta("method") == "simclr");
+    CHECK(torch::equal(loaded.modules.at("head")["w"], torch::ones({2, 2})));
+    auto rebuilt = ssl::rebuild_encoder(loaded);
+    CHECK(torch::allclose(rebuilt->forward(input), expected, 1e-6, 1e-6));
+  }
+  // Atomic write: nothing but the checkpoints is left in the folder.
+  int64_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str())) files += entry.is_regular_file();
+  CHECK(files == 2);
+}
+
+TEST_CASE("Loading a damaged or foreign checkpoint is one clear error", "[core][checkpoint][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.pt");
+  ssl::write_file_atomic(path, "this is not a checkpoint");
+  CHECK_THROWS_WITH(ssl::load_checkpoint(path), Catch::StartsWith("checkpoint '" + path + "': not a readable sslkit checkpoint"));
+  ssl::write_file_atomic(path, "");
+  CHECK(error_message([&] { ssl::load_checkpoint(path); }) == "checkpoint '" + path + "': the file is empty");
+  CHECK_THROWS_WITH(ssl::load_checkpoint(dir.file("none.pt")), Catch::Contains("none.pt"));
+
+  // A checkpoint whose weights do not fit the encoder its metadata names.
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto checkpoint = ssl::make_checkpoint("convnet-s", *encoder, 1, 28);
+  checkpoint.metadata["in_channels"] = "3";
+  ssl::save_checkpoint(checkpoint, path);
+  CHECK_THROWS_WITH(ssl::rebuild_encoder(ssl::load_checkpoint(path), "checkpoint 'x'"),
+                    Catch::Contains("checkpoint 'x': tensor 'body.0.weight' has shape [32, 1, 3, 3], the module "
+                                    "expects [32, 3, 3, 3]"));
+  checkpoint.metadata["in_channels"] = "one";
+  ssl::save_checkpoint(checkpoint, path);
+  CHECK_THROWS_WITH(ssl::rebuild_encoder(ssl::load_checkpoint(path)),
+                    Catch::Contains("metadata 'in_channels' is 'one', expected an integer"));
+}
+
+TEST_CASE("write_file_atomic replaces the file and reports unwritable paths", "[core][files]") {
+  TempDir dir;
+  const std::string path = dir.file("f.txt");
+  ssl::write_file_atomic(path, "first");
+  ssl::write_file_atomic(path, "second");
+  auto bytes = ssl::read_file(path);
+  CHECK(std::string(bytes.begin(), bytes.end()) == "second");
+  CHECK_THROWS_WITH(ssl::write_file_atomic(dir.file("no/such/dir/f"), "x"), Catch::Contains("cannot write"));
+}

@@ -1,0 +1,51 @@
+#include "sslkit/ssl/device.h"
+#include "sslkit/ssl/encoders.h"
+#include "sslkit/ssl/heads.h"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][encoders]") {
+  const auto names = ssl::encoder_names();
+  REQUIRE(names == std::vector<std::string>{"convnet-s", "resnet18"});
+  for (const auto& name : names) {
+    for (const int64_t channels : {1, 3}) {
+      auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels));
+      auto out = encoder->forward(torch::randn({2, channels, 28, 28}));
+      INFO(name << " with " << channels << " channels");
+      CHECK(out.sizes() == torch::IntArrayRef{2, encoder->feature_dim()});
+    }
+  }
+  CHECK(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1))->feature_dim() == 256);
+  CHECK(ssl::make_encoder("resnet18", ssl::EncoderOptions(1))->feature_dim() == 512);
+  // convnet-s: 28 -> 28 -> 14 -> 7 -> 4.
+  auto map = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1))->feature_map(torch::randn({1, 1, 28, 28}));
+  CHECK(map.sizes() == torch::IntArrayRef{1, 256, 4, 4});
+}
+
+TEST_CASE("convnet-s has the documented layer widths", "[core][encoders]") {
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  int64_t parameters = 0;
+  for (const auto& p : encoder->parameters()) parameters += p.numel();
+  // Convs (no bias): 9*(1*32 + 32*64 + 64*128 + 128*256); BatchNorm weight+bias: 2*(32+64+128+256).
+  CHECK(parameters == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * (32 + 64 + 128 + 256));
+}
+
+TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
+  CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
+                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, resnet18"));
+  CHECK_THROWS_WITH(ssl::make_encoder("convnet-s", ssl::EncoderOptions(0)),
+                    Catch::Contains("in_channels must be > 0, got 0"));
+  CHECK_THROWS_WITH(ssl::resolve_device("gpu"), Catch::Contains("invalid device 'gpu': expected auto, cpu, cuda or cuda:N"));
+  CHECK_THROWS_WITH(ssl::resolve_device("cuda:x"), Catch::Contains("invalid device 'cuda:x'"));
+  CHECK(ssl::resolve_device("cpu") == c10::Device(c10::kCPU));
+  if (!torch::cuda::is_available()) {
+    CHECK(ssl::resolve_device("auto") == c10::Device(c10::kCPU));
+    CHECK_THROWS_WITH(ssl::resolve_device("cuda:0"), Catch::Contains("no CUDA device is available"));
+  }
+}
+
+TEST_CASE("Projection head maps in_dim to out_dim", "[core][heads]") {
+  ssl::ProjectionHead head(ssl::ProjectionHeadOptions(256).hidden_dim(64).out_dim(16));
+  CHECK(head->forward(torch::randn({3, 256})).sizes() == torch::IntArrayRef{3, 16});
+  CHECK_THROWS_WITH(ssl::ProjectionHead(ssl::ProjectionHeadOptions(0)), Catch::Contains("widths must be > 0"));
+}
