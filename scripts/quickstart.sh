@@ -16,8 +16,9 @@ $sslkit pretrain --out "$run" "$@"
 encoder_json=$($sslkit probe --checkpoint "$run" --json)
 raw_json=$($sslkit probe --features raw --json)
 
-accuracy() { sed -E 's/.*"test_accuracy":([0-9.]+).*/\1/' <<<"$1" | awk '{printf "%.2f%%", 100 * $1}'; }
+field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1" | awk '{printf "%6.2f%%", 100 * $1}'; }
 echo
-echo "Fashion-MNIST linear probe, test top-1 ($(( $(date +%s) - start )) s wall time in all)"
-printf '  %-34s %s\n' "SimCLR / convnet-s ($run)" "$(accuracy "$encoder_json")"
-printf '  %-34s %s\n' "raw pixels (baseline)" "$(accuracy "$raw_json")"
+echo "Fashion-MNIST, test top-1 on frozen features ($(( $(date +%s) - start )) s wall time in all)"
+printf '  %-44s %12s %10s\n' "features" "linear probe" "kNN (200)"
+printf '  %-44s %12s %10s\n' "SimCLR / convnet-s ($run)" "$(field "$encoder_json" test_accuracy)" "$(field "$encoder_json" knn_accuracy)"
+printf '  %-44s %12s %10s\n' "raw pixels (baseline)" "$(field "$raw_json" test_accuracy)" "$(field "$raw_json" knn_accuracy)"

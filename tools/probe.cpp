@@ -5,6 +5,7 @@
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/json.h"
+#include "sslkit/trainers/knn.h"
 #include "sslkit/trainers/probe.h"
 
 #include <chrono>
@@ -27,6 +28,8 @@ int probe_main(int argc, char** argv) {
        "training images held out to choose the L2 weight")
       ("max-iterations", po::value<int64_t>()->default_value(defaults.max_iterations()), "L-BFGS iterations per fit")
       ("batch-size", po::value<int64_t>()->default_value(1000), "feature-extraction batch size")
+      ("knn-k", po::value<int64_t>()->default_value(200), "neighbours of the kNN classifier (0: skip kNN)")
+      ("knn-temperature", po::value<double>()->default_value(0.1), "temperature of the kNN vote weights")
       ("json", po::bool_switch(), "print the result as one JSON object");
   add_common_options(description);
   auto vm = parse(description, argc, argv,
@@ -84,6 +87,11 @@ int probe_main(int argc, char** argv) {
           .validation_size(v["validation-size"].as<int64_t>())
           .max_iterations(v["max-iterations"].as<int64_t>())
           .seed(v["seed"].as<uint64_t>()));
+  const int64_t knn_k = v["knn-k"].as<int64_t>();
+  const double knn = knn_k > 0 ? trainers::knn_accuracy(train_features, train.labels, test_features, test.labels,
+                                                         trainers::KnnOptions().k(knn_k).temperature(
+                                                             v["knn-temperature"].as<double>()))
+                               : -1.0;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (v["json"].as<bool>()) {
@@ -95,8 +103,9 @@ int probe_main(int argc, char** argv) {
         .add("test_size", test.size())
         .add("test_accuracy", result.test_accuracy)
         .add("validation_accuracy", result.validation_accuracy)
-        .add("weight_decay", result.weight_decay)
-        .add("seconds", seconds);
+        .add("weight_decay", result.weight_decay);
+    if (knn_k > 0) json.add("knn_accuracy", knn).add("knn_k", knn_k);
+    json.add("seconds", seconds);
     std::printf("%s\n", json.str().c_str());
   } else {
     std::printf("linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  "
@@ -104,6 +113,7 @@ int probe_main(int argc, char** argv) {
                 described.c_str(), static_cast<long long>(result.feature_dim), static_cast<long long>(train.size()),
                 static_cast<long long>(test.size()), 100 * result.test_accuracy, result.weight_decay,
                 100 * result.validation_accuracy, seconds);
+    if (knn_k > 0) std::printf("kNN (k=%lld, cosine, weighted votes) test top-1 %.2f%%\n", static_cast<long long>(knn_k), 100 * knn);
   }
   return 0;
 }

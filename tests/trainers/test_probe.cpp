@@ -1,3 +1,4 @@
+#include "sslkit/trainers/knn.h"
 #include "sslkit/trainers/probe.h"
 
 #include <catch2/catch.hpp>
@@ -39,4 +40,27 @@ TEST_CASE("Linear probe is deterministic for a fixed seed and validates its inpu
                     Catch::Contains("train has 600 feature rows but labels of shape [10]"));
   CHECK_THROWS_WITH(T::linear_probe(x, y, x.narrow(1, 0, 5), y, options),
                     Catch::Contains("train features have 6 dimensions, test features 5"));
+}
+
+TEST_CASE("kNN votes with exp(cos / t) weights of the k nearest training rows", "[trainers][knn]") {
+  // Training rows on the unit circle at angles 0, 10, 25 degrees (label 0) and 90, 100 degrees (label 1).
+  auto at_degrees = [](std::vector<double> degrees) {
+    auto a = torch::tensor(degrees, torch::kDouble) * (M_PI / 180.0);
+    return torch::stack({a.cos(), a.sin()}, 1).to(torch::kFloat);
+  };
+  auto train = at_degrees({0, 10, 25, 90, 100});
+  auto labels = torch::tensor({0, 0, 0, 1, 1}, torch::kInt64);
+  // A query at 60 degrees: its 2 nearest rows are 90 (cos 30 = 0.866, label 1) and 25 (cos 35 = 0.819, label 0);
+  // with k = 2 label 1 wins; with k = 5 the three label-0 rows (cos 60, 50, 35) outvote the two label-1 rows
+  // (cos 30, 40) at t = 1: e^.5 + e^.643 + e^.819 = 5.82 > e^.866 + e^.766 = 4.53.
+  auto query = at_degrees({60});
+  using ssl::trainers::KnnOptions;
+  CHECK(ssl::trainers::knn_predict(train, labels, query, KnnOptions().k(2).temperature(1.0))[0].item<int64_t>() == 1);
+  CHECK(ssl::trainers::knn_predict(train, labels, query, KnnOptions().k(5).temperature(1.0))[0].item<int64_t>() == 0);
+  // A sharp temperature lets the single nearest neighbour dominate: e^(.866/.01) >> 3 e^(.819/.01).
+  CHECK(ssl::trainers::knn_predict(train, labels, query, KnnOptions().k(5).temperature(0.01))[0].item<int64_t>() == 1);
+  CHECK(ssl::trainers::knn_accuracy(train, labels, at_degrees({5, 95}), torch::tensor({0, 1}),
+                                    KnnOptions().k(1)) == 1.0);
+  CHECK_THROWS_WITH(ssl::trainers::knn_predict(train, labels, query, KnnOptions().k(0)),
+                    Catch::Contains("k must be > 0, got 0"));
 }
