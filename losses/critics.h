@@ -9,6 +9,7 @@ namespace ssl::losses {
 
 /// Options for the MI critics `SeparableCritic` and `ConcatCritic` (ReLU MLPs, as Poole et al. 2019).
 struct CriticOptions {
+  /// `x_dim` and `y_dim` are the sizes of the x and y vectors the critic scores.
   CriticOptions(int64_t x_dim, int64_t y_dim) : x_dim_(x_dim), y_dim_(y_dim) {}
   /// Size of the x vectors.
   TORCH_ARG(int64_t, x_dim);

@@ -4,18 +4,27 @@
 #include "sslkit/losses/ops.h"
 
 #include <ATen/ATen.h>
-#include <ATen/ExpandUtils.h>
 
 #include <cmath>
 
 namespace ssl::losses {
 namespace {
 
+/// True when `shape` broadcasts to `target` (trailing dimensions equal or 1).
+bool broadcasts_to(at::IntArrayRef shape, at::IntArrayRef target) {
+  if (shape.size() > target.size()) return false;
+  for (size_t i = 1; i <= shape.size(); ++i) {
+    const int64_t size = shape[shape.size() - i];
+    if (size != 1 && size != target[target.size() - i]) return false;
+  }
+  return true;
+}
+
 void check_noise(const at::Tensor& log_noise, const char* name, at::IntArrayRef target, const at::Tensor& like) {
   TORCH_CHECK(log_noise.defined(), "nce: ", name, " is an undefined tensor");
   TORCH_CHECK(log_noise.is_floating_point(), "nce: ", name, " must be a floating-point tensor, got ",
               log_noise.scalar_type());
-  TORCH_CHECK(at::is_expandable_to(log_noise.sizes(), target), "nce: ", name, " of shape ", log_noise.sizes(),
+  TORCH_CHECK(broadcasts_to(log_noise.sizes(), target), "nce: ", name, " of shape ", log_noise.sizes(),
               " does not broadcast to ", target);
   TORCH_CHECK(log_noise.device() == like.device(), "nce: ", name, " must be on the device of the model ",
               "log-probabilities, got ", log_noise.device(), " and ", like.device());
