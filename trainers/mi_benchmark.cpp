@@ -63,20 +63,12 @@ struct Step {
 };
 
 Step evaluate(const std::string& bound, const torch::Tensor& scores, L::MINE& mine) {
-  if (bound == "infonce") {
-    auto value = L::mi_infonce(scores);
-    return {value, value.item<double>()};
-  }
-  if (bound == "nwj") {
-    auto value = L::mi_nwj(scores);
-    return {value, value.item<double>()};
-  }
+  // The JSD objective is not in nats: its critic's MI estimate is NWJ at scores + 1 (see mi_jsd).
   if (bound == "js") return {L::mi_jsd(scores), L::mi_nwj(scores.detach() + 1).item<double>()};
-  if (bound == "dv") {
-    auto value = L::mi_dv(scores);
-    return {value, value.item<double>()};
-  }
-  auto value = mine(scores);
+  const auto value = bound == "infonce" ? L::mi_infonce(scores)
+                     : bound == "nwj"   ? L::mi_nwj(scores)
+                     : bound == "dv"    ? L::mi_dv(scores)
+                                        : mine(scores);
   return {value, value.item<double>()};
 }
 
