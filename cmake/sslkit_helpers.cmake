@@ -12,8 +12,9 @@ function(sslkit_add_library layer export_name)
   sslkit_set_warnings(${target})
   install(TARGETS ${target} EXPORT sslkitTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  # A layer's umbrella header <layer>/<layer>.h is installed one level up, as sslkit/<layer>.h (top CMakeLists).
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sslkit/${layer}
-          FILES_MATCHING PATTERN "*.h")
+          FILES_MATCHING PATTERN "*.h" PATTERN "${layer}.h" EXCLUDE)
 endfunction()
 
 function(sslkit_set_warnings target)

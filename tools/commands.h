@@ -8,4 +8,7 @@ int pretrain_main(int argc, char** argv);
 /// `sslkit probe`: linear-probe evaluation of a checkpoint (or of raw pixels).
 int probe_main(int argc, char** argv);
 
+/// `sslkit bench`: benchmarks (`mi`, `losses`), dispatched on argv[1].
+int bench_main(int argc, char** argv);
+
 }  // namespace ssl::cli

@@ -1,0 +1,155 @@
+// sslkit bench: benchmarks behind one small dispatch table; each prints an aligned text table.
+#include "cli.h"
+#include "commands.h"
+
+#include "sslkit/ssl/device.h"
+#include "sslkit/trainers/mi_benchmark.h"
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+namespace ssl::cli {
+namespace {
+
+template <typename T>
+std::vector<T> parse_list(const std::string& text, const char* option) {
+  std::vector<T> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::istringstream field(item);
+    T value{};
+    if (!(field >> value) || !field.eof()) throw po::error(std::string("invalid ") + option + " '" + text + "'");
+    values.push_back(value);
+  }
+  if (values.empty()) throw po::error(std::string(option) + " must list at least one value");
+  return values;
+}
+
+std::string join(const std::vector<double>& values) {
+  std::ostringstream out;
+  for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
+  return out.str();
+}
+
+int bench_mi(int argc, char** argv) {
+  const trainers::MIBenchmarkOptions d;
+  std::string bounds_default;
+  for (const auto& b : d.bounds()) bounds_default += (bounds_default.empty() ? "" : ",") + b;
+  po::options_description description("sslkit bench mi options");
+  description.add_options()
+      ("steps", po::value<int64_t>()->default_value(d.steps()), "Adam steps per (bound, true MI)")
+      ("average-last", po::value<int64_t>()->default_value(d.average_last()), "steps the estimate is averaged over")
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "pairs per batch N")
+      ("dim", po::value<int64_t>()->default_value(d.dim()), "dimension of x and y")
+      ("lr", po::value<double>()->default_value(d.lr()), "Adam learning rate")
+      ("mi", po::value<std::string>()->default_value(join(d.true_mi())), "comma-separated true MI values (nats)")
+      ("bounds", po::value<std::string>()->default_value(bounds_default), "comma-separated bounds")
+      ("critic", po::value<std::string>()->default_value(d.critic()), "separable | concat")
+      ("hidden", po::value<int64_t>()->default_value(d.hidden_dim()), "critic hidden width")
+      ("layers", po::value<int64_t>()->default_value(d.layers()), "critic hidden layers")
+      ("quiet,q", po::bool_switch(), "no per-run progress on stderr");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench mi [options]\n"
+                  "Trains MI critics on correlated Gaussians of known MI (Poole et al. 2019) and reports the estimates.\n"
+                  "Runs on one CPU thread unless --threads is given.");
+  if (!vm) return 0;
+  const auto& v = *vm;
+  // The critics are small: one thread is fastest, and spare threads only stall on a busy machine.
+  if (v["threads"].defaulted()) {
+    set_threads(1);
+  } else {
+    apply_threads(v);
+  }
+  trainers::MIBenchmarkOptions options;
+  options.steps(v["steps"].as<int64_t>())
+      .average_last(v["average-last"].as<int64_t>())
+      .batch_size(v["batch-size"].as<int64_t>())
+      .dim(v["dim"].as<int64_t>())
+      .lr(v["lr"].as<double>())
+      .true_mi(parse_list<double>(v["mi"].as<std::string>(), "--mi"))
+      .bounds(parse_list<std::string>(v["bounds"].as<std::string>(), "--bounds"))
+      .critic(v["critic"].as<std::string>())
+      .hidden_dim(v["hidden"].as<int64_t>())
+      .layers(v["layers"].as<int64_t>())
+      .device(v["device"].as<std::string>())
+      .seed(v["seed"].as<uint64_t>());
+  const bool quiet = v["quiet"].as<bool>();
+  const auto rows = trainers::run_mi_benchmark(options, [&](const trainers::MIBenchmarkRow& r) {
+    if (!quiet) std::fprintf(stderr, "  %s, true MI %.1f: %.3f (%.1f s)\n", r.bound.c_str(), r.true_mi, r.estimate, r.seconds);
+  });
+  std::cout << trainers::format_mi_table(rows, options.batch_size());
+  return 0;
+}
+
+int bench_losses(int argc, char** argv) {
+  const trainers::LossBenchmarkOptions d;
+  std::string sizes_default;
+  for (auto n : d.sizes()) sizes_default += (sizes_default.empty() ? "" : ",") + std::to_string(n);
+  po::options_description description("sslkit bench losses options");
+  description.add_options()
+      ("sizes", po::value<std::string>()->default_value(sizes_default), "comma-separated batch sizes N")
+      ("dim", po::value<int64_t>()->default_value(d.dim()), "embedding size D")
+      ("repeats", po::value<int64_t>()->default_value(d.repeats()), "timed repetitions (median reported)")
+      ("queue", po::value<int64_t>()->default_value(d.queue_size()), "negatives of the info_nce+queue case");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench losses [options]\nForward + backward time of nt_xent and info_nce.");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  trainers::LossBenchmarkOptions options;
+  options.sizes(parse_list<int64_t>(v["sizes"].as<std::string>(), "--sizes"))
+      .dim(v["dim"].as<int64_t>())
+      .repeats(v["repeats"].as<int64_t>())
+      .queue_size(v["queue"].as<int64_t>())
+      .device(v["device"].as<std::string>())
+      .seed(v["seed"].as<uint64_t>());
+  std::cout << trainers::format_loss_table(trainers::run_loss_benchmark(options));
+  return 0;
+}
+
+struct Benchmark {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+// Later benchmarks (data, train) are one row each.
+constexpr Benchmark kBenchmarks[] = {
+    {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
+    {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: sslkit bench <benchmark> [options]    (sslkit bench <benchmark> --help for its options)\n\n"
+         "benchmarks:\n";
+  for (const auto& b : kBenchmarks) out << "  " << b.name << std::string(10 - std::strlen(b.name), ' ') << b.summary << "\n";
+}
+
+}  // namespace
+
+int bench_main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  for (const auto& b : kBenchmarks) {
+    if (name == b.name) return b.run(argc - 1, argv + 1);
+  }
+  std::string valid;
+  for (const auto& b : kBenchmarks) valid += std::string(valid.empty() ? "" : ", ") + b.name;
+  std::cerr << "sslkit bench: error: unknown benchmark '" << name << "': expected one of " << valid << "\n\n";
+  print_usage(std::cerr);
+  return 2;
+}
+
+}  // namespace ssl::cli
