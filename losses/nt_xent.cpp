@@ -20,10 +20,10 @@ at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptio
   if (z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
   z = z / z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
   auto logits = at::matmul(z, z.t()) / options.temperature();
-  auto self = at::eye(2 * n, logits.options().dtype(at::kBool));
-  logits = logits.masked_fill(self, -std::numeric_limits<double>::infinity());
-  auto positive = at::cat({at::arange(n, 2 * n), at::arange(0, n)}).to(logits.device());
-  auto positive_logit = logits.gather(1, positive.unsqueeze(1)).squeeze(1);
+  // An anchor is never its own negative: -inf on the diagonal, in place (no mask tensor, no gather).
+  logits.diagonal().fill_(-std::numeric_limits<double>::infinity());
+  // Anchor i < N pairs with column i + N, anchor N + i with column i: the two off-diagonals at offset +-N.
+  auto positive_logit = at::cat({logits.diagonal(n), logits.diagonal(-n)}, 0);
   auto per_anchor = at::logsumexp(logits, 1) - positive_logit;
   return reduce(per_anchor, options.reduction());
 }
