@@ -10,8 +10,6 @@ namespace ssl::cli {
 
 int pretrain_main(int argc, char** argv) {
   const trainers::PretrainOptions defaults;
-  const trainers::OptimizerOptions optimizer_defaults;
-  const trainers::SimCLROptions simclr_defaults;
   po::options_description description("sslkit pretrain options");
   description.add_options()
       ("out", po::value<std::string>()->default_value(defaults.out_dir()), "run directory to write")
@@ -25,15 +23,15 @@ int pretrain_main(int argc, char** argv) {
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
       ("max-steps", po::value<int64_t>()->default_value(0), "stop after N steps (0: no limit)")
       ("batch-size", po::value<int64_t>()->default_value(defaults.batch_size()), "images per batch")
-      ("optimizer", po::value<std::string>()->default_value(optimizer_defaults.name()), "adam | adamw | sgd")
-      ("lr", po::value<double>()->default_value(optimizer_defaults.lr()), "peak learning rate")
-      ("weight-decay", po::value<double>()->default_value(optimizer_defaults.weight_decay()),
+      ("optimizer", po::value<std::string>()->default_value(defaults.optimizer().name()), "adam | adamw | sgd")
+      ("lr", po::value<double>()->default_value(defaults.optimizer().lr()), "peak learning rate")
+      ("weight-decay", po::value<double>()->default_value(defaults.optimizer().weight_decay()),
        "weight decay (not applied to biases and BatchNorm)")
-      ("momentum", po::value<double>()->default_value(optimizer_defaults.momentum()), "SGD momentum")
+      ("momentum", po::value<double>()->default_value(defaults.optimizer().momentum()), "SGD momentum")
       ("nesterov", po::bool_switch(), "SGD with Nesterov momentum")
       ("warmup", po::value<double>()->default_value(defaults.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay")
-      ("temperature", po::value<double>()->default_value(simclr_defaults.temperature()), "NT-Xent temperature")
+      ("temperature", po::value<double>()->default_value(defaults.simclr().temperature()), "NT-Xent temperature")
       ("workers", po::value<int64_t>()->default_value(defaults.workers()), "data loader threads")
       ("prefetch", po::value<int64_t>()->default_value(defaults.prefetch()), "batches prepared ahead")
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every()), "steps per metrics line")
