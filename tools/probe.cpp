@@ -71,6 +71,9 @@ int probe_main(int argc, char** argv) {
   std::string described = "raw pixels";
   if (checkpoint) {
     const torch::Device device = resolve_device(v["device"].as<std::string>());
+    TORCH_CHECK(checkpoint->meta_int("in_channels") == train.channels(), "checkpoint '", checkpoint_path,
+                "' encodes ", checkpoint->meta_int("in_channels"), "-channel images but data '", data_spec, "' has ",
+                train.channels(), " channels");
     Encoder encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
     const int64_t batch = v["batch-size"].as<int64_t>();
     train_features = trainers::extract_features(*encoder, train.images, norm, device, batch);
