@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/data/sources/bench.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/trainers/mi_benchmark.h"
 
@@ -112,6 +113,31 @@ int bench_losses(int argc, char** argv) {
   return 0;
 }
 
+int bench_sources(int argc, char** argv) {
+  const data::SourceBenchmarkOptions d;
+  po::options_description description("sslkit bench sources options");
+  description.add_options()
+      ("data", po::value<std::string>()->default_value("fashion-mnist"), "data spec to read (train split)")
+      ("reads", po::value<int64_t>()->default_value(d.reads()), "images read per access pattern")
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per bulk read")
+      ("no-memory", po::bool_switch(), "skip the in-memory comparison");
+  add_source_options(description);
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench sources [--data SPEC] [options]\n"
+                  "Images/s of random single reads, random batches and sequential reads, vs an in-memory copy.");
+  if (!vm) return 0;
+  const auto& v = *vm;
+  const auto source = data::open_source(v["data"].as<std::string>(), data::Split::Train, source_options(v));
+  const auto rows = data::run_source_benchmark(*source, data::SourceBenchmarkOptions()
+                                                            .reads(v["reads"].as<int64_t>())
+                                                            .batch_size(v["batch-size"].as<int64_t>())
+                                                            .seed(v["seed"].as<uint64_t>())
+                                                            .compare_memory(!v["no-memory"].as<bool>()));
+  std::cout << data::format_source_table(rows);
+  return 0;
+}
+
 struct Benchmark {
   const char* name;
   int (*run)(int, char**);
@@ -122,6 +148,7 @@ struct Benchmark {
 constexpr Benchmark kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
+    {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
 
 void print_usage(std::ostream& out) {

@@ -8,6 +8,9 @@ int pretrain_main(int argc, char** argv);
 /// `sslkit probe`: linear-probe evaluation of a checkpoint (or of raw pixels).
 int probe_main(int argc, char** argv);
 
+/// `sslkit convert`: packs an IDX pair or an image folder into an HDF5 file.
+int convert_main(int argc, char** argv);
+
 /// `sslkit bench`: benchmarks (`mi`, `losses`), dispatched on argv[1].
 int bench_main(int argc, char** argv);
 

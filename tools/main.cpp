@@ -22,6 +22,7 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"pretrain", ssl::cli::pretrain_main, "self-supervised pretraining (SimCLR by default) into a run directory"},
     {"probe", ssl::cli::probe_main, "linear-probe evaluation of a checkpoint's frozen encoder (or raw pixels)"},
+    {"convert", ssl::cli::convert_main, "packs IDX files or an image folder into an HDF5 file (--data, --out)"},
     {"bench", ssl::cli::bench_main, "benchmarks: mi (MI bounds on known-MI Gaussians), losses (loss timings)"},
 };
 

@@ -53,8 +53,8 @@ PretrainResult pretrain(const PretrainOptions& options) {
   const torch::Device device = resolve_device(options.device());
   torch::manual_seed(options.seed());
 
-  auto train_set = std::make_shared<const data::ImageSet>(
-      data::head(data::load_split(options.data(), data::Split::Train), options.max_images()));
+  const std::shared_ptr<const data::Source> train_set =
+      data::head(data::open_source(options.data(), data::Split::Train, options.source()), options.max_images());
   const data::Normalization norm = data::compute_normalization(*train_set);
 
   Encoder encoder = make_encoder(
@@ -106,6 +106,11 @@ PretrainResult pretrain(const PretrainOptions& options) {
                  static_cast<long long>(options.batch_size()), static_cast<long long>(options.epochs()),
                  budget_seconds > 0 ? (" or " + format_duration(budget_seconds)).c_str() : "", device.str().c_str(),
                  at::get_num_threads());
+    const auto skipped = train_set->skipped();
+    if (!skipped.empty()) {
+      std::fprintf(stderr, "sslkit pretrain: skipped %zu unreadable image files (first: %s)\n", skipped.size(),
+                   skipped[0].c_str());
+    }
   }
   PretrainResult result;
   result.device = device.str();
