@@ -120,7 +120,8 @@ int bench_sources(int argc, char** argv) {
       ("data", po::value<std::string>()->default_value("fashion-mnist"), "data spec to read (train split)")
       ("reads", po::value<int64_t>()->default_value(d.reads()), "images read per access pattern")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per bulk read")
-      ("no-memory", po::bool_switch(), "skip the in-memory comparison");
+      ("no-memory", po::bool_switch(), "skip the in-memory comparison")
+      ("hdf5-cache-mib", po::value<double>()->default_value(4), "HDF5 chunk cache per data set, MiB");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
@@ -128,7 +129,9 @@ int bench_sources(int argc, char** argv) {
                   "Images/s of random single reads, random batches and sequential reads, vs an in-memory copy.");
   if (!vm) return 0;
   const auto& v = *vm;
-  const auto source = data::open_source(v["data"].as<std::string>(), data::Split::Train, source_options(v));
+  const auto source = data::open_source(
+      v["data"].as<std::string>(), data::Split::Train,
+      source_options(v).hdf5_cache_bytes(static_cast<int64_t>(v["hdf5-cache-mib"].as<double>() * (1 << 20))));
   const auto rows = data::run_source_benchmark(*source, data::SourceBenchmarkOptions()
                                                             .reads(v["reads"].as<int64_t>())
                                                             .batch_size(v["batch-size"].as<int64_t>())

@@ -17,7 +17,7 @@ int convert_main(int argc, char** argv) {
       ("out", po::value<std::string>(), "HDF5 file to write (.h5)")
       ("split", po::value<std::string>()->default_value("train"), "train | test")
       ("chunk-images", po::value<int64_t>()->default_value(defaults.chunk_images()),
-       "images per HDF5 chunk (0: about 16 KiB of pixels)")
+       "images per HDF5 chunk (0: about 128 KiB of pixels)")
       ("compression", po::value<int>()->default_value(defaults.compression()),
        "gzip level 0-9 (0: none; compressed chunks make random reads slower)")
       ("quiet,q", po::bool_switch(), "no progress line");

@@ -103,8 +103,9 @@ struct Hdf5Source::Impl {
     const hsize_t start[4] = {static_cast<hsize_t>(first), 0, 0, 0};
     const hsize_t extent[4] = {static_cast<hsize_t>(count), static_cast<hsize_t>(h), static_cast<hsize_t>(w),
                                static_cast<hsize_t>(c)};
-    const hsize_t flat = static_cast<hsize_t>(count * h * w * c);
-    Handle memory(H5Screate_simple(1, &flat, nullptr), H5Sclose);
+    // The memory space has the selection's own shape: HDF5 then copies contiguous rows instead of walking a
+    // 4-D selection against a 1-D buffer element by element (10x slower).
+    Handle memory(H5Screate_simple(4, extent, nullptr), H5Sclose);
     const bool ok = memory.valid() &&
                     H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr) >= 0 &&
                     H5Dread(images.get(), H5T_NATIVE_UINT8, memory.get(), space.get(), H5P_DEFAULT, out) >= 0;
@@ -319,7 +320,7 @@ void Hdf5Writer::create(const std::string& path, int64_t height, int64_t width, 
 
   const int64_t image_bytes = height * width * channels;
   const int64_t chunk = options.chunk_images() > 0 ? options.chunk_images()
-                                                   : std::max<int64_t>(1, (16 << 10) / image_bytes);
+                                                   : std::max<int64_t>(1, (128 << 10) / image_bytes);
   {
     const hsize_t dims[4] = {0, static_cast<hsize_t>(height), static_cast<hsize_t>(width),
                              static_cast<hsize_t>(channels)};

@@ -42,7 +42,8 @@ class Hdf5Source : public Source {
 
 /// How `Hdf5Writer` lays out /images.
 struct Hdf5WriteOptions {
-  /// Images per chunk; 0 picks about 16 KiB of pixels per chunk (at least one image).
+  /// Images per chunk; 0 picks about 128 KiB of pixels per chunk (at least one image): fewer, larger chunks
+  /// make the chunk lookup of a random read cheaper (Fashion-MNIST: 2.5x the reads/s of 16 KiB chunks).
   TORCH_ARG(int64_t, chunk_images) = 0;
   /// gzip level 0 (none) to 9; compression makes every random read inflate a whole chunk.
   TORCH_ARG(int, compression) = 0;

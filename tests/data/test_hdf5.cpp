@@ -83,7 +83,7 @@ TEST_CASE("HDF5 write/read round trip keeps images, labels and class names", "[d
   D::Hdf5Source plain(dir.file("plain.h5"));
   CHECK_FALSE(plain.labelled());
   CHECK(plain.classes().empty());
-  CHECK(plain.chunk_images() == (16 << 10) / 90);
+  CHECK(plain.chunk_images() == (128 << 10) / 90);
   CHECK(torch::equal(D::materialize(plain).images, set.images));
 }
 
