@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 namespace D = ssl::data;
@@ -91,4 +92,26 @@ TEST_CASE("open_source detects IDX folders and names what a spec lacks", "[data]
             "' is an HDF5 file, which holds one split: give the test split as its own file (--test-data FILE.h5)");
   CHECK(error_message([] { D::parse_on_bad_image("ignore"); }) == "invalid --on-bad-image 'ignore': expected skip or fail");
   CHECK(error_message([] { D::parse_fit("pad"); }) == "invalid --fit 'pad': expected resize or crop");
+}
+
+TEST_CASE("HDF5 and image folders name the build option when it is off", "[data][sources][errors]") {
+  TempDir dir;
+  std::ofstream(dir.file("x.h5")) << "not hdf5";
+  const std::string h5 = error_message([&] { D::open_source(dir.file("x.h5"), D::Split::Train); });
+  if (D::built_with_hdf5()) {
+    CHECK(h5 == "'" + dir.file("x.h5") + "': not an HDF5 file");
+  } else {
+    CHECK(h5 == "data '" + dir.file("x.h5") +
+                    "': sslkit was built without HDF5 support (configure with -DSSLKIT_WITH_HDF5=ON)");
+  }
+  std::filesystem::create_directories(dir.file("images"));
+  std::ofstream(dir.file("images/a.txt")) << "not an image";
+  const std::string folder = error_message([&] { D::open_source(dir.file("images"), D::Split::Train); });
+  if (D::built_with_opencv()) {
+    CHECK(folder == "image folder '" + dir.file("images") + "' holds no readable images (unreadable files: 1)");
+  } else {
+    CHECK(folder == "data '" + dir.file("images") +
+                        "' is an image folder: sslkit was built without OpenCV support (configure with "
+                        "-DSSLKIT_WITH_OPENCV=ON)");
+  }
 }
