@@ -68,17 +68,20 @@ TEST_CASE("An image folder with class subfolders is labelled by sorted class nam
 TEST_CASE("A flat image folder is unlabelled; size and channels follow the options", "[data][image_folder]") {
   TempDir dir;
   write_image(dir.file("1.png"), 8, 8, 0);
-  write_image(dir.file("2.png"), 16, 32, 0);
-  const auto options = D::SourceOptions().image_size(8).channels(1).fit(D::Fit::Crop);
-  D::ImageFolderSource source(dir.str(), options);
-  CHECK_FALSE(source.labelled());
-  CHECK(source.size() == 2);
-  CHECK(source.get(0).sizes() == torch::IntArrayRef{8, 8, 1});
-  // 16x32 scaled to 8x16, then the center 8 columns: columns 4..11 of the scaled image.
-  CHECK(source.get(1).sizes() == torch::IntArrayRef{8, 8, 1});
+  write_image(dir.file("2.png"), 8, 12, 5);
+  D::ImageFolderSource gray(dir.str(), D::SourceOptions().image_size(8).channels(1));
+  CHECK_FALSE(gray.labelled());
+  CHECK(gray.size() == 2);
+  CHECK(gray.get(1).sizes() == torch::IntArrayRef{8, 8, 1});
 
-  // Size 0 keeps the first image's size: the second is resized to 8x8.
-  D::ImageFolderSource kept(dir.str(), D::SourceOptions().channels(3));
+  // Crop of the 8x12 image to 8x8 needs no scaling: its columns 2..9. Red is column + 5 (see write_image).
+  D::ImageFolderSource cropped(dir.str(), D::SourceOptions().image_size(8).channels(3).fit(D::Fit::Crop));
+  const auto image = cropped.get(1);
+  REQUIRE(image.sizes() == torch::IntArrayRef{8, 8, 3});
+  for (int64_t c = 0; c < 8; ++c) CHECK(image[3][c][0].item<int>() == c + 2 + 5);
+
+  // Size 0 keeps the first image's size: the second is resized to 8x8; channels 0 takes the first's (color).
+  D::ImageFolderSource kept(dir.str());
   CHECK(kept.height() == 8);
   CHECK(kept.width() == 8);
   CHECK(kept.channels() == 3);
