@@ -345,12 +345,12 @@ std::vector<int64_t> Augmentation::output_shape(int64_t channels, int64_t height
 }
 
 void Augmentation::apply(const ImageRef& image, Rng& rng, float* out) const {
-  const auto shape = output_shape(image.channels, image.height, image.width);
-  const CropBox full{0, 0, image.height, image.width};
   const auto* crop = ops_.empty() ? nullptr : std::get_if<RandomResizedCropOptions>(&ops_[0]);
-  const CropBox box = crop ? sample_crop(image.height, image.width, *crop, rng) : full;
-  crop_resize(image, box, false, shape[1], shape[2], out);
-  apply_after_crop({out, shape[0], shape[1], shape[2]}, crop ? 1 : 0, rng);
+  const int64_t out_h = crop && crop->out_size() > 0 ? crop->out_size() : image.height;
+  const int64_t out_w = crop && crop->out_size() > 0 ? crop->out_size() : image.width;
+  const CropBox box = crop ? sample_crop(image.height, image.width, *crop, rng) : CropBox{0, 0, image.height, image.width};
+  crop_resize(image, box, false, out_h, out_w, out);
+  apply_after_crop({out, image.channels, out_h, out_w}, crop ? 1 : 0, rng);
 }
 
 void Augmentation::apply(Planes planes, Rng& rng) const {

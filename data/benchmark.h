@@ -18,7 +18,7 @@ struct DataBenchmarkOptions {
   /// Images per batch.
   TORCH_ARG(int64_t, batch_size) = 256;
   /// Batches timed per (view, workers), after one untimed warm-up batch.
-  TORCH_ARG(int64_t, batches) = 40;
+  TORCH_ARG(int64_t, batches) = 100;
   /// Loader seed.
   TORCH_ARG(uint64_t, seed) = 0;
 };
