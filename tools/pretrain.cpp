@@ -60,6 +60,7 @@ int pretrain_main(int argc, char** argv) {
   std::string out_dir = v["out"].as<std::string>();
   if (v.count("resume")) {
     if (v.count("config")) throw po::error("--resume reads the run's own options.ini; do not combine it with --config");
+    if (!v["out"].defaulted()) throw po::error("--resume continues the run in its own directory; do not combine it with --out");
     out_dir = v["resume"].as<std::string>();
     const std::string ini = out_dir + "/options.ini";
     std::ifstream in(ini);

@@ -41,7 +41,8 @@ std::atomic<int> g_stop_signal{0};
 extern "C" void record_stop_signal(int signal) { g_stop_signal.store(signal); }
 
 /// Catches SIGINT and SIGTERM for its lifetime so the loop can stop after a step; a second signal of the same
-/// kind gets the default action (SA_RESETHAND), so a stuck run can still be killed. Restores the old handlers.
+/// kind gets the default action (SA_RESETHAND), so a stuck run can still be killed; interrupted system calls
+/// restart (SA_RESTART), so a checkpoint being written is not cut short. Restores the old handlers.
 class StopSignals {
  public:
   StopSignals() {
@@ -49,7 +50,7 @@ class StopSignals {
     struct sigaction action {};
     action.sa_handler = record_stop_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &action, &old_int_);
     sigaction(SIGTERM, &action, &old_term_);
   }

@@ -4,7 +4,26 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include <sstream>
+#include <type_traits>
+
 namespace ssl::trainers {
+namespace {
+
+// The key of a parameter's state: its TensorImpl address as text in LibTorch 1.x, the address itself in later
+// releases (whichever key type Optimizer::state_ has).
+template <typename Key>
+Key state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return text.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
+}  // namespace
 
 void LARSOptions::serialize(torch::serialize::OutputArchive& archive) const {
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
@@ -60,7 +79,7 @@ torch::Tensor LARS::step(LossClosure closure) {
         scaled_lr = scaled_lr * trust;
       }
       auto step = g * scaled_lr;
-      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      const auto key = state_key<std::decay_t<decltype(state_)>::key_type>(p);
       if (o.momentum() != 0) {
         auto found = state_.find(key);
         if (found == state_.end()) {
