@@ -26,6 +26,7 @@ struct OptimizerOptions {
 
 /// Hyper-parameters of LARS (You et al. 2017), as in SimCLR's implementation.
 struct LARSOptions : public torch::optim::OptimizerCloneableOptions<LARSOptions> {
+  /// Options with global learning rate `lr`.
   LARSOptions(double lr = 0.1) : lr_(lr) {}  // NOLINT(google-explicit-constructor)
   /// Global learning rate.
   TORCH_ARG(double, lr);
@@ -41,9 +42,13 @@ struct LARSOptions : public torch::optim::OptimizerCloneableOptions<LARSOptions>
   TORCH_ARG(bool, adapt) = true;
 
  public:
+  /// Reads the options from an optimizer archive.
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the options into an optimizer archive.
   void serialize(torch::serialize::OutputArchive& archive) const override;
+  /// The learning rate (what the schedule sets).
   double get_lr() const override { return lr(); }
+  /// Sets the learning rate.
   void set_lr(const double lr) override { this->lr(lr); }
 };
 
@@ -53,7 +58,9 @@ struct LARSParamState : public torch::optim::OptimizerCloneableParamState<LARSPa
   TORCH_ARG(torch::Tensor, momentum_buffer);
 
  public:
+  /// Reads the buffer from an optimizer archive.
   void serialize(torch::serialize::InputArchive& archive) override;
+  /// Writes the buffer into an optimizer archive.
   void serialize(torch::serialize::OutputArchive& archive) const override;
 };
 
@@ -62,9 +69,13 @@ struct LARSParamState : public torch::optim::OptimizerCloneableParamState<LARSPa
 /// or when the group does not adapt); v <- m v + lr trust g; w <- w - v (Nesterov: w <- w - (m v + lr trust g)).
 class LARS : public torch::optim::Optimizer {
  public:
+  /// LARS over `param_groups` (each with its own LARSOptions; `defaults` for groups added later).
   LARS(std::vector<torch::optim::OptimizerParamGroup> param_groups, LARSOptions defaults);
+  /// One update of every parameter with a gradient.
   torch::Tensor step(LossClosure closure = nullptr) override;
+  /// Writes the momentum buffers and group options (LibTorch's optimizer archive layout).
   void save(torch::serialize::OutputArchive& archive) const override;
+  /// Restores what `save` wrote into an optimizer over the same parameter groups.
   void load(torch::serialize::InputArchive& archive) override;
 };
 

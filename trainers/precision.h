@@ -24,7 +24,9 @@ Precision check_precision(Precision precision, torch::Device device);
 /// previous state after. Works with the LibTorch 1.13 and 2.x autocast APIs.
 class AutocastGuard {
  public:
+  /// Enables autocast for `device` at `precision`.
   AutocastGuard(Precision precision, torch::Device device);
+  /// Restores the autocast state found at construction.
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
@@ -41,7 +43,9 @@ class AutocastGuard {
 /// `.to(torch::kFloat)` inputs, so that losses stay in fp32 whatever the forward precision.
 class Fp32Scope {
  public:
+  /// Disables autocast on CPU and CUDA.
   Fp32Scope();
+  /// Restores the autocast state found at construction.
   ~Fp32Scope();
   Fp32Scope(const Fp32Scope&) = delete;
   Fp32Scope& operator=(const Fp32Scope&) = delete;
@@ -68,6 +72,7 @@ struct LossScalerOptions {
 /// skips) and grows the scale after `growth_interval` finite ones.
 class LossScaler {
  public:
+  /// A scaler starting at `options.initial_scale()`.
   explicit LossScaler(LossScalerOptions options = {});
   /// Current scale.
   double scale() const { return scale_; }
