@@ -227,6 +227,30 @@ TEST_CASE("Resume: 7 steps, stop, resume to 18 gives bitwise the weights of an u
   CHECK(std::filesystem::exists(dir.file("split/metrics.csv")));
 }
 
+TEST_CASE("Resume is bitwise too with LARS, gradient clipping and CPU bf16 autocast", "[trainers][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto run = [&](const std::string& name) {
+    return tiny_run(dir.file(name))
+        .epochs(2)
+        .optimizer(T::OptimizerOptions().name("lars").lr(0.5).weight_decay(1e-4))
+        .clip_grad_norm(1.0)
+        .precision("bf16");
+  };
+  const auto whole = T::pretrain(run("whole"));
+  REQUIRE(whole.steps == 12);
+  CHECK(whole.precision == "bf16 (CPU autocast)");
+  T::pretrain(run("split").max_steps(5));
+  const auto resumed = T::pretrain(run("split").resume(true));
+  CHECK(resumed.resumed_from_step == 5);
+  const auto a = ssl::load_checkpoint(whole.checkpoint);
+  const auto b = ssl::load_checkpoint(resumed.checkpoint);
+  require_equal_states(a.encoder, b.encoder);
+  require_equal_states(a.modules.at("head"), b.modules.at("head"));
+  // The metrics record the clipped norm (before clipping) of every step.
+  CHECK(read_text(dir.file("whole/metrics.jsonl")).find("\"grad_norm\":") != std::string::npos);
+}
+
 TEST_CASE("Resume refuses options that change the run, and a directory without a checkpoint", "[trainers][resume]") {
   SingleThread single_thread;
   TempDir dir;
