@@ -247,7 +247,7 @@ TEST_CASE("Resume is bitwise too with LARS, gradient clipping and CPU bf16 autoc
   const auto b = ssl::load_checkpoint(resumed.checkpoint);
   require_equal_states(a.encoder, b.encoder);
   require_equal_states(a.modules.at("head"), b.modules.at("head"));
-  // The metrics record the clipped norm (before clipping) of every step.
+  // The metrics record the gradient norm (before clipping) of every step.
   CHECK(read_text(dir.file("whole/metrics.jsonl")).find("\"grad_norm\":") != std::string::npos);
 }
 
