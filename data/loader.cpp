@@ -53,7 +53,9 @@ Batch Loader::make_batch(int64_t epoch, int64_t step) const {
   const int64_t view_numel = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
   for (int64_t v = 0; v < maker_->num_views(); ++v) batch.views.push_back(torch::empty(batch_shape, float_options));
   batch.indices = torch::empty({count}, torch::kInt64);
-  if (maker_->has_target()) batch.targets = torch::empty({count}, torch::kInt64);
+  const int64_t targets_per_image = maker_->targets_per_image();
+  if (targets_per_image == 1) batch.targets = torch::empty({count}, torch::kInt64);
+  if (targets_per_image > 1) batch.targets = torch::empty({count, targets_per_image}, torch::kInt64);
   if (source_->labelled()) batch.labels = torch::empty({count}, torch::kInt64);
 
   // The batch's images in one bulk read (runs of consecutive indices are one read for streaming sources).
@@ -66,7 +68,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t step) const {
     const int64_t index = order[static_cast<size_t>(first + k)];
     for (size_t v = 0; v < outs.size(); ++v) outs[v] = batch.views[v].data_ptr<float>() + k * view_numel;
     Rng rng(options_.seed(), static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-    int64_t* target = batch.targets.defined() ? batch.targets.data_ptr<int64_t>() + k : nullptr;
+    int64_t* target = batch.targets.defined() ? batch.targets.data_ptr<int64_t>() + k * targets_per_image : nullptr;
     maker_->make({pixels.data() + k * image_numel, h, w, c}, rng, outs.data(), target);
     batch.indices.data_ptr<int64_t>()[k] = index;
   }

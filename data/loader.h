@@ -21,7 +21,7 @@ namespace ssl::data {
 struct Batch {
   /// `ViewMaker::num_views()` tensors, each float [B, C, H, W].
   std::vector<torch::Tensor> views;
-  /// int64 [B] pretext targets (undefined when the view maker has none).
+  /// int64 pretext targets: [B] for one per image, [B, T] for T per image (undefined when the view maker has none).
   torch::Tensor targets;
   /// int64 [B] data-set labels (undefined for unlabelled sources).
   torch::Tensor labels;

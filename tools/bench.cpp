@@ -2,12 +2,14 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/data/benchmark.h"
 #include "sslkit/data/sources/bench.h"
+#include "sslkit/data/views/registry.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/trainers/mi_benchmark.h"
 
 #include <cstdio>
-#include <cstring>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 
@@ -113,6 +115,38 @@ int bench_losses(int argc, char** argv) {
   return 0;
 }
 
+int bench_data(int argc, char** argv) {
+  const data::DataBenchmarkOptions d;
+  std::string views_default, workers_default;
+  for (const auto& v : d.views()) views_default += (views_default.empty() ? "" : ",") + v;
+  for (auto w : d.workers()) workers_default += (workers_default.empty() ? "" : ",") + std::to_string(w);
+  po::options_description description("sslkit bench data options");
+  description.add_options()
+      ("data", po::value<std::string>()->default_value("fashion-mnist"),
+       "fashion-mnist, a folder of IDX files, an .h5 file or an image folder")
+      ("views", po::value<std::string>()->default_value(views_default), "comma-separated view names")
+      ("workers", po::value<std::string>()->default_value(workers_default), "comma-separated loader thread counts")
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per batch")
+      ("batches", po::value<int64_t>()->default_value(d.batches()), "timed batches per row");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench data [options]\n"
+                  "Images and views per second that the Loader delivers for each pretext view (train split).");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  data::DataBenchmarkOptions options;
+  options.views(parse_list<std::string>(v["views"].as<std::string>(), "--views"))
+      .workers(parse_list<int64_t>(v["workers"].as<std::string>(), "--workers"))
+      .batch_size(v["batch-size"].as<int64_t>())
+      .batches(v["batches"].as<int64_t>())
+      .seed(v["seed"].as<uint64_t>());
+  for (const auto& name : options.views()) data::make_view(name, data::Normalization{{0.5f}, {0.5f}});
+  const auto source = data::open_source(v["data"].as<std::string>(), data::Split::Train);
+  std::cout << data::format_data_table(data::run_data_benchmark(source, options));
+  return 0;
+}
+
 int bench_sources(int argc, char** argv) {
   const data::SourceBenchmarkOptions d;
   po::options_description description("sslkit bench sources options");
@@ -141,45 +175,19 @@ int bench_sources(int argc, char** argv) {
   return 0;
 }
 
-struct Benchmark {
-  const char* name;
-  int (*run)(int, char**);
-  const char* summary;
-};
-
-// Later benchmarks (data, train) are one row each.
-constexpr Benchmark kBenchmarks[] = {
+constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
+    {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
     {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
-
-void print_usage(std::ostream& out) {
-  out << "usage: sslkit bench <benchmark> [options]    (sslkit bench <benchmark> --help for its options)\n\n"
-         "benchmarks:\n";
-  for (const auto& b : kBenchmarks) out << "  " << b.name << std::string(10 - std::strlen(b.name), ' ') << b.summary << "\n";
-}
 
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return 2;
-  }
-  const std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
-    print_usage(std::cout);
-    return 0;
-  }
-  for (const auto& b : kBenchmarks) {
-    if (name == b.name) return b.run(argc - 1, argv + 1);
-  }
-  std::string valid;
-  for (const auto& b : kBenchmarks) valid += std::string(valid.empty() ? "" : ", ") + b.name;
-  std::cerr << "sslkit bench: error: unknown benchmark '" << name << "': expected one of " << valid << "\n\n";
-  print_usage(std::cerr);
-  return 2;
+  return dispatch(kBenchmarks, std::size(kBenchmarks), "benchmark",
+                  "usage: sslkit bench <benchmark> [options]    (sslkit bench <benchmark> --help for its options)",
+                  "benchmarks", argc, argv);
 }
 
 }  // namespace ssl::cli

@@ -88,5 +88,32 @@ std::map<std::string, std::string> to_strings(const po::variables_map& vm) {
   return out;
 }
 
+void print_subcommands(std::ostream& out, const std::string& usage, const char* heading, const Subcommand* table,
+                       size_t count) {
+  out << usage << "\n\n" << heading << ":\n";
+  for (size_t i = 0; i < count; ++i) {
+    const std::string name = table[i].name;
+    out << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << table[i].summary << "\n";
+  }
+}
+
+int dispatch(const Subcommand* table, size_t count, const char* kind, const std::string& usage, const char* heading,
+             int argc, char** argv) {
+  if (argc < 2) {
+    print_subcommands(std::cerr, usage, heading, table, count);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_subcommands(std::cout, usage, heading, table, count);
+    return 0;
+  }
+  std::string valid;
+  for (size_t i = 0; i < count; ++i) {
+    if (name == table[i].name) return table[i].run(argc - 1, argv + 1);
+    valid += std::string(valid.empty() ? "" : ", ") + table[i].name;
+  }
+  throw po::error("unknown " + std::string(kind) + " '" + name + "': expected one of " + valid);
+}
 
 }  // namespace ssl::cli

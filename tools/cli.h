@@ -3,8 +3,10 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstddef>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace ssl::cli {
@@ -30,5 +32,21 @@ data::SourceOptions source_options(const po::variables_map& vm);
 
 /// Every option that has a value, as text (for run metadata and options.ini).
 std::map<std::string, std::string> to_strings(const po::variables_map& vm);
+
+/// One row of a subcommand table: its name, entry point (argv[0] is the name) and a one-line summary.
+struct Subcommand {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+/// Prints `usage`, then `heading` and one aligned line per row of the table.
+void print_subcommands(std::ostream& out, const std::string& usage, const char* heading, const Subcommand* table,
+                       size_t count);
+
+/// Runs the row named by argv[1] with argv shifted by one. No name: usage on stderr, returns 2; --help / -h /
+/// help: usage on stdout, returns 0; an unknown name throws po::error "unknown <kind> 'NAME': expected one of ...".
+int dispatch(const Subcommand* table, size_t count, const char* kind, const std::string& usage, const char* heading,
+             int argc, char** argv);
 
 }  // namespace ssl::cli

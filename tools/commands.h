@@ -11,7 +11,10 @@ int probe_main(int argc, char** argv);
 /// `sslkit convert`: packs an IDX pair or an image folder into an HDF5 file.
 int convert_main(int argc, char** argv);
 
-/// `sslkit bench`: benchmarks (`mi`, `losses`), dispatched on argv[1].
+/// `sslkit bench`: benchmarks (`mi`, `losses`, `data`, `sources`), dispatched on argv[1].
 int bench_main(int argc, char** argv);
+
+/// `sslkit views`: a PNG grid of a pretext view's inputs for a few images.
+int views_main(int argc, char** argv);
 
 }  // namespace ssl::cli

@@ -7,30 +7,22 @@
 
 #include <c10/util/Exception.h>
 
-#include <cstring>
+#include <iterator>
 #include <iostream>
 #include <string>
 
 namespace {
 
-struct Subcommand {
-  const char* name;
-  int (*run)(int, char**);
-  const char* summary;
-};
+using ssl::cli::Subcommand;
 
 constexpr Subcommand kSubcommands[] = {
     {"pretrain", ssl::cli::pretrain_main, "self-supervised pretraining (SimCLR by default) into a run directory"},
     {"probe", ssl::cli::probe_main, "linear-probe evaluation of a checkpoint's frozen encoder (or raw pixels)"},
     {"convert", ssl::cli::convert_main, "packs IDX files or an image folder into an HDF5 file (--data, --out)"},
-    {"bench", ssl::cli::bench_main, "benchmarks: mi (MI bounds on known-MI Gaussians), losses (loss timings)"},
+    {"bench", ssl::cli::bench_main,
+     "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), sources (read throughput)"},
+    {"views", ssl::cli::views_main, "a PNG grid of a pretext view's inputs and targets for a few images"},
 };
-
-void print_usage(std::ostream& out) {
-  out << "usage: sslkit <command> [options]    (sslkit <command> --help for its options)\n\ncommands:\n";
-  for (const auto& sub : kSubcommands) out << "  " << sub.name << std::string(12 - std::strlen(sub.name), ' ') << sub.summary << "\n";
-  out << "\nsslkit --version prints the version.\n";
-}
 
 std::string first_line(std::string text) {
   const auto end = text.find('\n');
@@ -39,26 +31,14 @@ std::string first_line(std::string text) {
 }
 
 int dispatch(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return 2;
-  }
-  const std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    print_usage(std::cout);
-    return 0;
-  }
-  if (command == "--version") {
+  if (argc >= 2 && std::string(argv[1]) == "--version") {
     std::cout << "sslkit " << SSLKIT_VERSION << "\n";
     return 0;
   }
-  for (const auto& sub : kSubcommands) {
-    if (command == sub.name) return sub.run(argc - 1, argv + 1);
-  }
-  std::string valid;
-  for (const auto& sub : kSubcommands) valid += std::string(valid.empty() ? "" : ", ") + sub.name;
-  std::cerr << "sslkit: error: unknown command '" << command << "': expected one of " << valid << "\n";
-  return 2;
+  return ssl::cli::dispatch(kSubcommands, std::size(kSubcommands), "command",
+                            "usage: sslkit <command> [options]    (sslkit <command> --help for its options;"
+                            " sslkit --version prints the version)",
+                            "commands", argc, argv);
 }
 
 }  // namespace

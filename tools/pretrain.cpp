@@ -4,7 +4,11 @@
 
 #include "sslkit/trainers/pretrain.h"
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <stdexcept>
 
 namespace ssl::cli {
 
@@ -23,31 +27,56 @@ int pretrain_main(int argc, char** argv) {
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
       ("max-steps", po::value<int64_t>()->default_value(0), "stop after N steps (0: no limit)")
       ("batch-size", po::value<int64_t>()->default_value(defaults.batch_size()), "images per batch")
-      ("optimizer", po::value<std::string>()->default_value(defaults.optimizer().name()), "adam | adamw | sgd")
+      ("optimizer", po::value<std::string>()->default_value(defaults.optimizer().name()), "adam | adamw | sgd | lars")
       ("lr", po::value<double>()->default_value(defaults.optimizer().lr()), "peak learning rate")
       ("weight-decay", po::value<double>()->default_value(defaults.optimizer().weight_decay()),
        "weight decay (not applied to biases and BatchNorm)")
-      ("momentum", po::value<double>()->default_value(defaults.optimizer().momentum()), "SGD momentum")
-      ("nesterov", po::bool_switch(), "SGD with Nesterov momentum")
+      ("momentum", po::value<double>()->default_value(defaults.optimizer().momentum()), "SGD / LARS momentum")
+      ("nesterov", po::bool_switch(), "SGD / LARS with Nesterov momentum")
+      ("clip-grad-norm", po::value<double>()->default_value(defaults.clip_grad_norm()),
+       "clip the gradients' global L2 norm to this (0: off)")
+      ("precision", po::value<std::string>()->default_value(defaults.precision()),
+       "fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
       ("warmup", po::value<double>()->default_value(defaults.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay")
       ("temperature", po::value<double>()->default_value(defaults.simclr().temperature()), "NT-Xent temperature")
       ("workers", po::value<int64_t>()->default_value(defaults.workers()), "data loader threads")
       ("prefetch", po::value<int64_t>()->default_value(defaults.prefetch()), "batches prepared ahead")
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every()), "steps per metrics line")
+      ("checkpoint-every", po::value<int64_t>()->default_value(defaults.checkpoint_every()),
+       "also checkpoint every N steps (0: at epoch ends and the end only)")
+      ("resume", po::value<std::string>(), "continue the run in RUN_DIR with its options.ini (same final weights)")
+      ("knn-monitor", po::bool_switch(), "kNN accuracy (k=200, cosine, t=0.1) at the end of every epoch")
+      ("knn-subset", po::value<int64_t>()->default_value(defaults.knn_subset()),
+       "images of each split the kNN monitor uses (0: all)")
       ("quiet,q", po::bool_switch(), "no progress line");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit pretrain [--out RUN_DIR] [options]\n"
-                  "Self-supervised pretraining; writes RUN_DIR/checkpoint.pt, metrics.jsonl and options.ini.");
+                  "Self-supervised pretraining; writes RUN_DIR/checkpoint.pt, metrics.jsonl, metrics.csv and options.ini.\n"
+                  "SIGINT/SIGTERM stop it after a checkpoint (exit 130/143); `sslkit pretrain --resume RUN_DIR` continues.");
   if (!vm) return 0;
-  apply_threads(*vm);
-  const auto& v = *vm;
+  auto& v = *vm;
+  std::string out_dir = v["out"].as<std::string>();
+  if (v.count("resume")) {
+    if (v.count("config")) throw po::error("--resume reads the run's own options.ini; do not combine it with --config");
+    if (!v["out"].defaulted()) throw po::error("--resume continues the run in its own directory; do not combine it with --out");
+    out_dir = v["resume"].as<std::string>();
+    const std::string ini = out_dir + "/options.ini";
+    std::ifstream in(ini);
+    if (!in) throw std::runtime_error("cannot resume '" + out_dir + "': cannot read '" + ini + "'");
+    po::store(po::parse_config_file(in, description), v);  // flags on the command line keep their values
+    po::notify(v);
+  }
+  apply_threads(v);
 
-  const auto recorded = to_strings(v);
+  auto recorded = to_strings(v);
+  recorded.erase("resume");
+  recorded["out"] = out_dir;
   trainers::PretrainOptions options;
-  options.out_dir(v["out"].as<std::string>())
+  options.out_dir(out_dir)
+      .resume(v.count("resume") > 0)
       .data(v["data"].as<std::string>())
       .source(source_options(v))
       .max_images(v["max-images"].as<int64_t>())
@@ -70,14 +99,30 @@ int pretrain_main(int argc, char** argv) {
       .seed(v["seed"].as<uint64_t>())
       .device(v["device"].as<std::string>())
       .log_every(v["log-every"].as<int64_t>())
+      .precision(v["precision"].as<std::string>())
+      .clip_grad_norm(v["clip-grad-norm"].as<double>())
+      .checkpoint_every(v["checkpoint-every"].as<int64_t>())
+      .knn_monitor(v["knn-monitor"].as<bool>())
+      .knn_subset(v["knn-subset"].as<int64_t>())
       .progress(!v["quiet"].as<bool>())
       .recorded_options(recorded);
 
   const auto result = trainers::pretrain(options);
-  std::printf("pretrained %s/%s on %s: %lld epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f -> %s\n",
+  if (result.signal != 0) {
+    std::fprintf(stderr, "sslkit: %s at step %lld: checkpoint written to %s; `sslkit pretrain --resume %s` continues it\n",
+                 result.signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)",
+                 static_cast<long long>(result.steps), result.checkpoint.c_str(), out_dir.c_str());
+    return 128 + result.signal;
+  }
+  std::printf("pretrained %s/%s on %s: %lld epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f, %s",
               options.method().c_str(), options.encoder().c_str(), result.device.c_str(),
               static_cast<long long>(result.epochs), static_cast<long long>(result.steps), result.seconds,
-              result.images_per_second, result.final_loss, result.checkpoint.c_str());
+              result.images_per_second, result.final_loss, result.precision.c_str());
+  if (result.knn_accuracy >= 0) std::printf(", kNN %.2f%%", 100 * result.knn_accuracy);
+  if (result.resumed_from_step > 0) std::printf(", resumed at step %lld", static_cast<long long>(result.resumed_from_step));
+  std::printf(", %lld checkpoints (%.1f ms each) -> %s\n", static_cast<long long>(result.checkpoints),
+              1000 * result.checkpoint_seconds / std::max<double>(1, static_cast<double>(result.checkpoints)),
+              result.checkpoint.c_str());
   return 0;
 }
 

@@ -31,10 +31,17 @@ class Method {
   virtual std::vector<std::shared_ptr<torch::nn::Module>> modules() const = 0;
   /// The view maker producing this method's inputs from images normalized by `norm`.
   virtual std::shared_ptr<const data::ViewMaker> view_maker(const data::Normalization& norm) const = 0;
-  /// Forward pass and loss of one batch (already on the training device).
+  /// Forward pass and loss of one batch (already on the training device). The loop runs it under autocast
+  /// at the chosen precision: compute the loss inside an `Fp32Scope` (precision.h) on fp32 inputs.
   virtual StepOutput step(const data::Batch& batch) = 0;
   /// States of the modules other than the encoder, saved in checkpoints by name.
   virtual std::map<std::string, TensorDict> extra_state() const = 0;
+  /// Restores what `extra_state` saved, for `--resume`. The default accepts only an empty state: a method
+  /// with extra state overrides it (load_module_state for each module, copies for queues and banks).
+  virtual void load_extra_state(const std::map<std::string, TensorDict>& state) {
+    TORCH_CHECK(state.empty(), "method '", name(), "' cannot restore its saved state (", state.begin()->first,
+                ", ...): it does not implement load_extra_state");
+  }
   /// Moves every module to `device`.
   void to(torch::Device device) {
     for (const auto& module : modules()) module->to(device);

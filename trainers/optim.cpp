@@ -4,9 +4,108 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
-namespace ssl::trainers {
+#include <sstream>
+#include <type_traits>
 
-std::vector<std::string> optimizer_names() { return {"adam", "adamw", "sgd"}; }
+namespace ssl::trainers {
+namespace {
+
+// The key of a parameter's state: its TensorImpl address as text in LibTorch 1.x, the address itself in later
+// releases (whichever key type Optimizer::state_ has).
+template <typename Key>
+Key state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return text.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
+}  // namespace
+
+void LARSOptions::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(nesterov);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(weight_decay);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(trust_coefficient);
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(adapt);
+}
+
+void LARSOptions::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, lr);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, momentum);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, nesterov);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, weight_decay);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(double, trust_coefficient);
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(bool, adapt);
+}
+
+void LARSParamState::serialize(torch::serialize::OutputArchive& archive) const {
+  _TORCH_OPTIM_SERIALIZE_TORCH_ARG(momentum_buffer);
+}
+
+void LARSParamState::serialize(torch::serialize::InputArchive& archive) {
+  _TORCH_OPTIM_DESERIALIZE_TORCH_ARG(torch::Tensor, momentum_buffer);
+}
+
+LARS::LARS(std::vector<torch::optim::OptimizerParamGroup> param_groups, LARSOptions defaults)
+    : Optimizer(std::move(param_groups), std::make_unique<LARSOptions>(defaults)) {
+  TORCH_CHECK(defaults.momentum() >= 0, "LARS momentum must be >= 0, got ", defaults.momentum());
+  TORCH_CHECK(defaults.trust_coefficient() > 0, "LARS trust coefficient must be > 0, got ",
+              defaults.trust_coefficient());
+}
+
+torch::Tensor LARS::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const LARSOptions&>(group.options());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto g = p.grad();
+      if (o.weight_decay() != 0) g = g.add(p, o.weight_decay());
+      auto scaled_lr = torch::full({}, o.lr(), p.options());
+      if (o.adapt()) {
+        const auto w_norm = p.norm(), g_norm = g.norm();
+        const auto trust = torch::where(w_norm.gt(0) & g_norm.gt(0), o.trust_coefficient() * w_norm / g_norm,
+                                        torch::ones_like(w_norm));
+        scaled_lr = scaled_lr * trust;
+      }
+      auto step = g * scaled_lr;
+      const auto key = state_key<std::decay_t<decltype(state_)>::key_type>(p);
+      if (o.momentum() != 0) {
+        auto found = state_.find(key);
+        if (found == state_.end()) {
+          auto fresh = std::make_unique<LARSParamState>();
+          fresh->momentum_buffer(torch::zeros_like(p));
+          found = state_.emplace(key, std::move(fresh)).first;
+        }
+        auto& v = static_cast<LARSParamState&>(*found->second).momentum_buffer();
+        v.mul_(o.momentum()).add_(step);
+        step = o.nesterov() ? v * o.momentum() + step : v;
+      }
+      p.sub_(step);
+    }
+  }
+  return loss;
+}
+
+void LARS::save(torch::serialize::OutputArchive& archive) const {
+  torch::optim::serialize<LARSParamState, LARSOptions>(archive, *this);
+}
+
+void LARS::load(torch::serialize::InputArchive& archive) {
+  torch::optim::serialize<LARSParamState, LARSOptions>(archive, *this);
+}
+
+std::vector<std::string> optimizer_names() { return {"adam", "adamw", "sgd", "lars"}; }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const std::vector<std::shared_ptr<torch::nn::Module>>& modules, const OptimizerOptions& options) {
@@ -41,7 +140,14 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const auto base = torch::optim::SGDOptions(options.lr()).momentum(options.momentum()).nesterov(options.nesterov());
     return std::make_unique<torch::optim::SGD>(groups(base), base);
   }
-  TORCH_CHECK(false, "unknown optimizer '", name, "': expected one of adam, adamw, sgd");
+  if (name == "lars") {
+    const auto base = LARSOptions(options.lr()).momentum(options.momentum()).nesterov(options.nesterov());
+    std::vector<torch::optim::OptimizerParamGroup> lars_groups;
+    lars_groups.emplace_back(decayed, std::make_unique<LARSOptions>(LARSOptions(base).weight_decay(options.weight_decay())));
+    lars_groups.emplace_back(not_decayed, std::make_unique<LARSOptions>(LARSOptions(base).adapt(false)));
+    return std::make_unique<LARS>(std::move(lars_groups), base);
+  }
+  TORCH_CHECK(false, "unknown optimizer '", name, "': expected one of adam, adamw, sgd, lars");
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -2,29 +2,19 @@
 
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
-#include "sslkit/ssl/json.h"
-#include "sslkit/ssl/progress.h"
-#include "sslkit/trainers/schedule.h"
+#include "sslkit/trainers/loop.h"
+#include "sslkit/trainers/precision.h"
 
 #include <torch/utils.h>
 
-#include <ATen/Parallel.h>
-
-#include <chrono>
 #include <cstdio>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 
 namespace ssl::trainers {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 void validate(const PretrainOptions& o) {
   TORCH_CHECK(o.epochs() > 0, "epochs must be > 0, got ", o.epochs());
@@ -35,6 +25,60 @@ void validate(const PretrainOptions& o) {
               o.warmup_fraction());
   TORCH_CHECK(o.log_every() > 0, "log-every must be > 0, got ", o.log_every());
   TORCH_CHECK(!o.out_dir().empty(), "an output directory (--out) is required");
+  TORCH_CHECK(o.clip_grad_norm() >= 0, "clip-grad-norm must be >= 0 (0: off), got ", o.clip_grad_norm());
+  TORCH_CHECK(o.checkpoint_every() >= 0, "checkpoint-every must be >= 0 (0: epoch ends only), got ",
+              o.checkpoint_every());
+  TORCH_CHECK(o.knn_subset() >= 0, "knn-subset must be >= 0 (0: all), got ", o.knn_subset());
+}
+
+std::string text(double value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  return out.str();
+}
+
+// The options that change what a run computes (a resumed run must match them). Budgets that only say when
+// to stop (max_steps), and how the run executes (device, workers, logging, checkpoints), may change.
+std::map<std::string, std::string> run_signature(const PretrainOptions& o) {
+  return {{"data", o.data()},
+          {"max_images", std::to_string(o.max_images())},
+          {"method", o.method()},
+          {"encoder", o.encoder()},
+          {"epochs", std::to_string(o.epochs())},
+          {"max_minutes", text(o.max_minutes())},
+          {"batch_size", std::to_string(o.batch_size())},
+          {"optimizer", o.optimizer().name()},
+          {"lr", text(o.optimizer().lr())},
+          {"weight_decay", text(o.optimizer().weight_decay())},
+          {"momentum", text(o.optimizer().momentum())},
+          {"nesterov", o.optimizer().nesterov() ? "true" : "false"},
+          {"warmup", text(o.warmup_fraction())},
+          {"seed", std::to_string(o.seed())},
+          {"precision", o.precision()},
+          {"clip_grad_norm", text(o.clip_grad_norm())}};
+}
+
+// Recorded (CLI) options that may differ between a run and its resumption.
+bool may_change_on_resume(const std::string& key) {
+  static const std::set<std::string> keys{"out", "resume", "device", "threads", "workers", "prefetch",
+                                          "log-every", "quiet", "max-steps", "checkpoint-every", "knn-monitor",
+                                          "knn-subset"};
+  return keys.count(key) > 0;
+}
+
+void check_same_run(const Checkpoint& checkpoint, const PretrainOptions& o) {
+  auto check = [&](const std::string& key, const std::string& here, const std::string& saved_key) {
+    const auto saved = checkpoint.metadata.find(saved_key);
+    if (saved == checkpoint.metadata.end() || saved->second == here) return;
+    TORCH_CHECK(false, "cannot resume '", o.out_dir(), "': ", key, " is ", here, " here but ", saved->second,
+                " in the interrupted run (options that change the run must match its options.ini)");
+  };
+  TORCH_CHECK(checkpoint.modules.count("trainer") == 1, "cannot resume '", o.out_dir(),
+              "': its checkpoint holds no trainer state");
+  for (const auto& [key, value] : o.recorded_options())
+    if (!may_change_on_resume(key)) check(key, value, "option." + key);
+  for (const auto& [key, value] : run_signature(o)) check(key, value, "run." + key);
 }
 
 }  // namespace
@@ -51,17 +95,31 @@ std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder enco
 PretrainResult pretrain(const PretrainOptions& options) {
   validate(options);
   const torch::Device device = resolve_device(options.device());
+  check_precision(parse_precision(options.precision()), device);
+  std::optional<Checkpoint> resume_from;
+  if (options.resume()) {
+    const auto path = std::filesystem::path(options.out_dir()) / "checkpoint.pt";
+    TORCH_CHECK(std::filesystem::exists(path), "cannot resume '", options.out_dir(), "': it holds no checkpoint.pt");
+    resume_from = load_checkpoint(path.string());
+    check_same_run(*resume_from, options);
+  }
   torch::manual_seed(options.seed());
 
-  const std::shared_ptr<const data::Source> train_set =
-      data::head(data::open_source(options.data(), data::Split::Train, options.source()), options.max_images());
+  const auto full_train = data::open_source(options.data(), data::Split::Train, options.source());
+  const std::shared_ptr<const data::Source> train_set = data::head(full_train, options.max_images());
   const data::Normalization norm = data::compute_normalization(*train_set);
+  std::optional<KnnMonitorData> monitor;
+  if (options.knn_monitor()) {
+    TORCH_CHECK(full_train->labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
+    const auto test = data::open_source(options.data(), data::Split::Test, options.source());
+    monitor = KnnMonitorData{data::materialize(*data::head(full_train, options.knn_subset())),
+                             data::materialize(*data::head(test, options.knn_subset())), norm, KnnOptions()};
+  }
 
   Encoder encoder = make_encoder(
       options.encoder(), EncoderOptions(train_set->channels()).image_size(train_set->height()));
   std::unique_ptr<Method> method = make_method(options, encoder);
   method->to(device);
-  auto optimizer = make_optimizer(method->modules(), options.optimizer());
 
   data::Loader loader(train_set, method->view_maker(norm),
                       data::LoaderOptions(options.batch_size())
@@ -69,116 +127,33 @@ PretrainResult pretrain(const PretrainOptions& options) {
                           .prefetch(options.prefetch())
                           .seed(options.seed())
                           .device(device));
-  const int64_t steps_per_epoch = loader.batches_per_epoch();
-  const int64_t total_steps = steps_per_epoch * options.epochs();
-  const double budget_seconds = options.max_minutes() * 60.0;
 
   ensure_directory(options.out_dir());
-  if (!options.recorded_options().empty()) {
-    std::string ini = "# sslkit pretrain options of this run; reuse with --config\n";
+  if (!options.recorded_options().empty() && !options.resume()) {
+    std::string ini = "# sslkit pretrain options of this run; reuse with --config, continue with --resume\n";
     for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
     write_file_atomic((std::filesystem::path(options.out_dir()) / "options.ini").string(), ini);
   }
-  const std::string checkpoint_path = (std::filesystem::path(options.out_dir()) / "checkpoint.pt").string();
-  const std::string metrics_path = (std::filesystem::path(options.out_dir()) / "metrics.jsonl").string();
-  std::ofstream metrics(metrics_path, std::ios::trunc);
-  TORCH_CHECK(metrics, "cannot write '", metrics_path, "'");
+  auto metadata = make_checkpoint(options.encoder(), *encoder, train_set->channels(), train_set->height()).metadata;
+  metadata["seed"] = std::to_string(options.seed());
+  metadata["normalization"] = data::to_string(norm);
+  metadata["data"] = options.data();
+  for (const auto& [key, value] : run_signature(options)) metadata["run." + key] = value;
+  for (const auto& [key, value] : options.recorded_options()) metadata["option." + key] = value;
 
-  auto write_checkpoint = [&](int64_t epoch, int64_t step) {
-    Checkpoint checkpoint = make_checkpoint(options.encoder(), *encoder, train_set->channels(), train_set->height());
-    checkpoint.metadata["method"] = method->name();
-    checkpoint.metadata["epoch"] = std::to_string(epoch);
-    checkpoint.metadata["step"] = std::to_string(step);
-    checkpoint.metadata["seed"] = std::to_string(options.seed());
-    checkpoint.metadata["normalization"] = data::to_string(norm);
-    checkpoint.metadata["data"] = options.data();
-    for (const auto& [key, value] : options.recorded_options()) checkpoint.metadata["option." + key] = value;
-    checkpoint.modules = method->extra_state();
-    save_checkpoint(checkpoint, checkpoint_path);
-  };
-
-  ProgressLine progress(options.progress());
   if (options.progress()) {
-    std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld), batch %lld, %lld epochs%s, %s, %d threads\n",
-                 method->name().c_str(), options.encoder().c_str(), options.data().c_str(),
-                 static_cast<long long>(train_set->size()), static_cast<long long>(train_set->height()),
-                 static_cast<long long>(train_set->width()), static_cast<long long>(train_set->channels()),
-                 static_cast<long long>(options.batch_size()), static_cast<long long>(options.epochs()),
-                 budget_seconds > 0 ? (" or " + format_duration(budget_seconds)).c_str() : "", device.str().c_str(),
-                 at::get_num_threads());
+    std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld)\n", method->name().c_str(),
+                 options.encoder().c_str(), options.data().c_str(), static_cast<long long>(train_set->size()),
+                 static_cast<long long>(train_set->height()), static_cast<long long>(train_set->width()),
+                 static_cast<long long>(train_set->channels()));
     const auto skipped = train_set->skipped();
     if (!skipped.empty()) {
       std::fprintf(stderr, "sslkit pretrain: skipped %zu unreadable image files (first: %s)\n", skipped.size(),
                    skipped[0].c_str());
     }
   }
-  PretrainResult result;
-  result.device = device.str();
-  result.checkpoint = checkpoint_path;
-  const auto start = Clock::now();
-  double window_loss = 0;
-  int64_t window_steps = 0;
-  int64_t step = 0;
-  bool budget_spent = false;
-  method->train(true);
-
-  for (int64_t epoch = 0; epoch < options.epochs() && !budget_spent; ++epoch) {
-    result.epochs = epoch + 1;
-    loader.start_epoch(epoch);
-    while (auto batch = loader.next()) {
-      const double elapsed = seconds_since(start);
-      const double progress_fraction = std::max(
-          static_cast<double>(step) / static_cast<double>(total_steps),
-          budget_seconds > 0 ? elapsed / budget_seconds : 0.0);
-      const double lr = options.optimizer().lr() * warmup_cosine(progress_fraction, options.warmup_fraction());
-      set_learning_rate(*optimizer, lr);
-
-      StepOutput out = method->step(*batch);
-      optimizer->zero_grad();
-      out.loss.backward();
-      optimizer->step();
-      const double loss = out.loss.item<double>();
-      TORCH_CHECK(std::isfinite(loss), "loss became ", loss, " at epoch ", epoch, " step ", step,
-                  "; the last checkpoint in '", options.out_dir(), "' is intact");
-      ++step;
-      window_loss += loss;
-      ++window_steps;
-
-      const double now = seconds_since(start);
-      const double images_per_second = static_cast<double>(step * options.batch_size()) / std::max(now, 1e-9);
-      const bool out_of_time = budget_seconds > 0 && now >= budget_seconds;
-      const bool out_of_steps = options.max_steps() > 0 && step >= options.max_steps();
-      budget_spent = out_of_time || out_of_steps;
-      if (step % options.log_every() == 0 || budget_spent) {
-        result.final_loss = window_loss / static_cast<double>(window_steps);
-        JsonObject row;
-        row.add("epoch", epoch).add("step", step).add("loss", result.final_loss).add("lr", lr);
-        for (const auto& [key, value] : out.metrics) row.add(key, value);
-        row.add("images_per_second", images_per_second).add("elapsed_s", now);
-        metrics << row.str() << "\n" << std::flush;
-        window_loss = 0;
-        window_steps = 0;
-      }
-      const double remaining_steps_time =
-          static_cast<double>(total_steps - step) / std::max(images_per_second, 1e-9) * options.batch_size();
-      const double eta = budget_seconds > 0 ? std::min(budget_seconds - now, remaining_steps_time) : remaining_steps_time;
-      std::ostringstream line;
-      line.setf(std::ios::fixed);
-      line.precision(4);
-      line << "epoch " << epoch + 1 << "/" << options.epochs() << " step " << batch->step + 1 << "/"
-           << steps_per_epoch << " loss " << loss;
-      line.precision(0);
-      line << " " << images_per_second << " img/s ETA " << format_duration(eta);
-      progress.update(line.str(), budget_spent || batch->step + 1 == steps_per_epoch);
-      if (budget_spent) break;
-    }
-    write_checkpoint(epoch + 1, step);
-  }
-  result.steps = step;
-  result.seconds = seconds_since(start);
-  result.images_per_second = static_cast<double>(step * options.batch_size()) / std::max(result.seconds, 1e-9);
-  if (window_steps > 0) result.final_loss = window_loss / static_cast<double>(window_steps);
-  return result;
+  return train_loop(*method, loader, options, metadata, monitor ? &*monitor : nullptr,
+                    resume_from ? &*resume_from : nullptr);
 }
 
 }  // namespace ssl::trainers

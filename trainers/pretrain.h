@@ -55,6 +55,19 @@ struct PretrainOptions {
   TORCH_ARG(int64_t, log_every) = 20;
   /// Show the progress line on stderr.
   TORCH_ARG(bool, progress) = false;
+  /// Forward-pass precision: "fp32", "bf16" (CUDA or CPU autocast) or "fp16" (CUDA, dynamic loss scaling).
+  TORCH_ARG(std::string, precision) = "fp32";
+  /// Clip the gradients' global L2 norm to this value (0: no clipping).
+  TORCH_ARG(double, clip_grad_norm) = 0.0;
+  /// Also write the checkpoint every N steps (0: only at the end of each epoch and of the run).
+  TORCH_ARG(int64_t, checkpoint_every) = 0;
+  /// Continue the run in `out_dir` from its checkpoint (same seeds, data order, optimizer and RNG state).
+  /// Options that change the run's meaning must equal the recorded ones.
+  TORCH_ARG(bool, resume) = false;
+  /// Score the encoder with a weighted kNN classifier (k = 200, cosine, t = 0.1) at the end of every epoch.
+  TORCH_ARG(bool, knn_monitor) = false;
+  /// Images of each labelled split the kNN monitor uses: the first N of train (the bank) and of test (0: all).
+  TORCH_ARG(int64_t, knn_subset) = 5000;
   /// Options as the user gave them, recorded in the checkpoint metadata as option.<name>.
   TORCH_ARG(OptionStrings, recorded_options) = {};
 };
@@ -75,6 +88,18 @@ struct PretrainResult {
   double seconds = 0;
   /// The device trained on.
   std::string device;
+  /// The precision that ran, e.g. "bf16 (CPU autocast)".
+  std::string precision;
+  /// The step the run resumed from (0 for a fresh run).
+  int64_t resumed_from_step = 0;
+  /// The signal (SIGINT, SIGTERM) that stopped the run after a checkpoint, 0 when it ran to its end.
+  int signal = 0;
+  /// Checkpoints written and the seconds spent writing them.
+  int64_t checkpoints = 0;
+  /// Seconds spent building and writing checkpoints.
+  double checkpoint_seconds = 0;
+  /// Last kNN-monitor accuracy (negative when the monitor is off).
+  double knn_accuracy = -1;
 };
 
 /// The method names `pretrain` accepts.
@@ -83,7 +108,9 @@ std::vector<std::string> method_names();
 /// Builds a method by name around `encoder`; throws listing the valid names.
 std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder);
 
-/// Loads the data, trains, writes the run directory (checkpoint written atomically every epoch and at the end).
+/// Loads the data, trains, writes the run directory (checkpoint written atomically every epoch, every
+/// `checkpoint_every` steps and at the end); with `resume`, continues the run found there. A SIGINT or SIGTERM
+/// ends the run after the current step and a checkpoint, with `PretrainResult::signal` set.
 PretrainResult pretrain(const PretrainOptions& options);
 
 }  // namespace ssl::trainers

@@ -11,13 +11,13 @@ class TwoViews : public ViewMaker {
   std::string name() const override { return "two-views"; }
   int64_t num_views() const override { return 2; }
   std::vector<int64_t> view_shape(int64_t channels, int64_t height, int64_t width) const override;
-  void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* target) const override;
+  void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* targets) const override;
   /// The augmentation applied to each view.
   const ContrastiveAugmentOptions& options() const { return options_; }
 
  private:
   ContrastiveAugmentOptions options_;
-  Normalization norm_;
+  Augmentation augment_;
 };
 
 }  // namespace ssl::data

@@ -6,7 +6,7 @@
 
 namespace ssl::data {
 
-/// Turns one image into the inputs of a pretext task (and, for classification pretexts, its target).
+/// Turns one image into the inputs of a pretext task (and, for classification pretexts, its targets).
 /// Implementations are stateless and thread-safe: all randomness comes from the `Rng` passed in.
 class ViewMaker {
  public:
@@ -15,13 +15,17 @@ class ViewMaker {
   virtual std::string name() const = 0;
   /// How many view tensors each image yields.
   virtual int64_t num_views() const = 0;
-  /// Shape [C, H, W] of every view made from images of the given size.
+  /// Shape of every view made from images of the given size: [C, H, W] for an image, [N, C, H, W] for N patches.
   virtual std::vector<int64_t> view_shape(int64_t channels, int64_t height, int64_t width) const = 0;
-  /// Whether `make` writes a classification target.
-  virtual bool has_target() const { return false; }
+  /// Classification targets `make` writes per image (0: none; 1: one per image; `num_views()`: one per view).
+  virtual int64_t targets_per_image() const { return 0; }
+  /// Whether `make` writes classification targets.
+  bool has_target() const { return targets_per_image() > 0; }
+  /// Number of classes of the targets (0 when there are none).
+  virtual int64_t num_classes() const { return 0; }
   /// Writes the views of `image` into `outs[v]` (each a float buffer of `view_shape`) and, when
-  /// `has_target()`, the target into `*target`.
-  virtual void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* target) const = 0;
+  /// `has_target()`, `targets_per_image()` targets into `targets[0..]`.
+  virtual void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* targets) const = 0;
 };
 
 }  // namespace ssl::data

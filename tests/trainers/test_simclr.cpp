@@ -72,7 +72,7 @@ TEST_CASE("Warmup then cosine: 0 -> 1 linearly, then down to the final fraction"
 
 TEST_CASE("Optimizers put biases and BatchNorm parameters in the group without weight decay", "[trainers][optim]") {
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
-  for (const std::string name : {"adam", "adamw", "sgd"}) {
+  for (const std::string name : {"adam", "adamw", "sgd", "lars"}) {
     auto optimizer = T::make_optimizer({encoder}, T::OptimizerOptions().name(name).weight_decay(0.05));
     REQUIRE(optimizer->param_groups().size() == 2);
     CHECK(optimizer->param_groups()[0].params().size() == 4);  // the four conv weights
@@ -81,7 +81,7 @@ TEST_CASE("Optimizers put biases and BatchNorm parameters in the group without w
     CHECK(optimizer->param_groups()[1].options().get_lr() == 0.25);
   }
   CHECK_THROWS_WITH(T::make_optimizer({encoder}, T::OptimizerOptions().name("lbfgs")),
-                    Catch::Contains("unknown optimizer 'lbfgs': expected one of adam, adamw, sgd"));
+                    Catch::Contains("unknown optimizer 'lbfgs': expected one of adam, adamw, sgd, lars"));
 }
 
 TEST_CASE("Pretraining refuses bad options before touching the output", "[trainers][errors]") {

@@ -1,5 +1,7 @@
 #include "sslkit/trainers/methods/simclr.h"
 
+#include "sslkit/trainers/precision.h"
+
 namespace ssl::trainers {
 
 SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(encoder)), options_(std::move(options)) {
@@ -22,10 +24,18 @@ StepOutput SimCLR::step(const data::Batch& batch) {
   // two passes of B images also run faster than one of 2B, whose activations overflow the caches.
   auto z1 = head_->forward(encoder_->forward(batch.views[0]));
   auto z2 = head_->forward(encoder_->forward(batch.views[1]));
-  auto loss = losses::nt_xent(z1, z2, losses::NTXentOptions().temperature(options_.temperature()));
+  Fp32Scope fp32;
+  auto loss = losses::nt_xent(z1.to(torch::kFloat), z2.to(torch::kFloat),
+                              losses::NTXentOptions().temperature(options_.temperature()));
   return {loss, {}};
 }
 
 std::map<std::string, TensorDict> SimCLR::extra_state() const { return {{"head", module_state(*head_)}}; }
+
+void SimCLR::load_extra_state(const std::map<std::string, TensorDict>& state) {
+  const auto head = state.find("head");
+  TORCH_CHECK(head != state.end(), "SimCLR: the saved state has no 'head'");
+  load_module_state(*head_, head->second, "SimCLR head");
+}
 
 }  // namespace ssl::trainers

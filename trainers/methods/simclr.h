@@ -28,6 +28,7 @@ class SimCLR : public Method {
   std::shared_ptr<const data::ViewMaker> view_maker(const data::Normalization& norm) const override;
   StepOutput step(const data::Batch& batch) override;
   std::map<std::string, TensorDict> extra_state() const override;
+  void load_extra_state(const std::map<std::string, TensorDict>& state) override;
 
  private:
   Encoder encoder_;

@@ -1,0 +1,152 @@
+#include "sslkit/data/view_grid.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace ssl::data {
+
+namespace {
+
+/// 3x5 glyphs, one row of 3 bits per entry (bit 2 = left column).
+const uint8_t* glyph(char ch) {
+  static const uint8_t digits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
+                                        {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 2, 2},
+                                        {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
+  static const uint8_t equals[5] = {0, 7, 0, 7, 0}, hash[5] = {5, 7, 5, 7, 5}, minus[5] = {0, 0, 7, 0, 0},
+                       dot[5] = {0, 0, 0, 0, 2}, t[5] = {2, 7, 2, 2, 3}, y[5] = {5, 5, 7, 1, 6},
+                       p[5] = {6, 5, 6, 4, 4}, x[5] = {0, 5, 2, 5, 0};
+  if (ch >= '0' && ch <= '9') return digits[ch - '0'];
+  switch (ch) {
+    case '=': return equals;
+    case '#': return hash;
+    case '-': return minus;
+    case '.': return dot;
+    case 't': return t;
+    case 'y': return y;
+    case 'p': return p;
+    case 'x': return x;
+    default: return nullptr;
+  }
+}
+
+/// Copies one planar float tile [C, h, w] (normalized) into the canvas at (top, left), scaled up.
+void blit(torch::Tensor& canvas, const float* tile, int64_t channels, int64_t h, int64_t w, const Normalization& norm,
+          int64_t top, int64_t left, int64_t scale) {
+  auto px = canvas.accessor<uint8_t, 3>();
+  for (int64_t y = 0; y < h * scale; ++y) {
+    for (int64_t x = 0; x < w * scale; ++x) {
+      for (int64_t k = 0; k < 3; ++k) {
+        const int64_t c = channels == 3 ? k : 0;
+        const float v = tile[(c * h + y / scale) * w + x / scale];
+        const float value = (v * norm.stddev[static_cast<size_t>(c)] + norm.mean[static_cast<size_t>(c)]) * 255.0f;
+        px[top + y][left + x][k] = static_cast<uint8_t>(std::lround(std::clamp(value, 0.0f, 255.0f)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int64_t text_width(const std::string& text, int64_t font_scale) {
+  return text.empty() ? 0 : static_cast<int64_t>(text.size()) * 4 * font_scale - font_scale;
+}
+
+void draw_text(torch::Tensor& canvas, const std::string& text, int64_t top, int64_t left, int64_t font_scale,
+               const std::array<uint8_t, 3>& color) {
+  auto px = canvas.accessor<uint8_t, 3>();
+  for (size_t i = 0; i < text.size(); ++i) {
+    const uint8_t* rows = glyph(text[i]);
+    if (!rows) continue;
+    const int64_t x0 = left + static_cast<int64_t>(i) * 4 * font_scale;
+    for (int64_t r = 0; r < 5 * font_scale; ++r) {
+      for (int64_t c = 0; c < 3 * font_scale; ++c) {
+        if (!((rows[r / font_scale] >> (2 - c / font_scale)) & 1)) continue;
+        const int64_t y = top + r, x = x0 + c;
+        if (y < 0 || x < 0 || y >= canvas.size(0) || x >= canvas.size(1)) continue;
+        for (int64_t k = 0; k < 3; ++k) px[y][x][k] = color[static_cast<size_t>(k)];
+      }
+    }
+  }
+}
+
+torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batch, const Normalization& norm,
+                               const ViewGridOptions& options) {
+  TORCH_CHECK(originals.dim() == 4 && originals.scalar_type() == torch::kUInt8,
+              "render_view_grid: originals must be uint8 [N,H,W,C], got ", originals.sizes());
+  TORCH_CHECK(options.scale() >= 1 && options.font_scale() >= 1 && options.padding() >= 0,
+              "render_view_grid: scale and font_scale must be >= 1 and padding >= 0");
+  const int64_t rows = originals.size(0), h = originals.size(1), w = originals.size(2), c = originals.size(3);
+  TORCH_CHECK(!batch.views.empty() && batch.views[0].size(0) == rows, "render_view_grid: the batch holds ",
+              batch.views.empty() ? 0 : batch.views[0].size(0), " images, the originals ", rows);
+  const int64_t s = options.scale(), pad = options.padding(), fs = options.font_scale();
+
+  // One cell per view; a multi-patch view is a mosaic of its patches (in slot order, one image pixel apart).
+  struct ViewLayout {
+    int64_t patches, th, tw, columns, rows;
+  };
+  std::vector<ViewLayout> layout;
+  int64_t cell_h = h * s, cell_w = w * s;
+  for (const auto& view : batch.views) {
+    ViewLayout L{view.dim() == 5 ? view.size(1) : 1, view.size(-2), view.size(-1), 1, 1};
+    L.columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(L.patches)) - 1e-9));
+    L.rows = (L.patches + L.columns - 1) / L.columns;
+    layout.push_back(L);
+    cell_h = std::max(cell_h, L.rows * L.th * s + (L.rows - 1) * s);
+    cell_w = std::max(cell_w, L.columns * L.tw * s + (L.columns - 1) * s);
+  }
+  const int64_t tiles = 1 + static_cast<int64_t>(batch.views.size());
+  cell_w = std::max(cell_w, text_width("t=000", fs));
+  const int64_t caption = 5 * fs + 2 * fs;
+  const int64_t row_h = cell_h + caption + pad, col_w = cell_w + pad;
+  auto canvas = torch::full({pad + rows * row_h, pad + tiles * col_w + pad, 3}, 40, torch::kUInt8);
+  const std::array<uint8_t, 3> white{255, 255, 255}, yellow{255, 210, 80};
+
+  const torch::Tensor originals_c = originals.contiguous();
+  const Normalization identity{std::vector<float>(static_cast<size_t>(std::max<int64_t>(c, 3)), 0.0f),
+                               std::vector<float>(static_cast<size_t>(std::max<int64_t>(c, 3)), 1.0f / 255.0f)};
+  std::vector<float> planes(static_cast<size_t>(c * h * w));
+  std::vector<torch::Tensor> views;
+  for (const auto& view : batch.views) views.push_back(view.to(torch::kCPU).contiguous());
+  const torch::Tensor targets = batch.targets.defined() ? batch.targets.to(torch::kCPU).contiguous() : batch.targets;
+  for (int64_t b = 0; b < rows; ++b) {
+    const int64_t top = pad + b * row_h;
+    // The original, converted to planar floats on the 0..255 scale (shown through an identity normalization).
+    const uint8_t* src = originals_c.data_ptr<uint8_t>() + b * h * w * c;
+    for (int64_t i = 0; i < h * w; ++i) {
+      for (int64_t k = 0; k < c; ++k) planes[static_cast<size_t>(k * h * w + i)] = src[i * c + k];
+    }
+    int64_t left = pad;
+    blit(canvas, planes.data(), c, h, w, identity, top + (cell_h - h * s) / 2, left + (cell_w - w * s) / 2, s);
+    const std::string label = batch.labels.defined() ? "y=" + std::to_string(batch.labels[b].item<int64_t>())
+                                                     : "#" + std::to_string(batch.indices[b].item<int64_t>());
+    draw_text(canvas, label, top + cell_h + fs, left + (cell_w - text_width(label, fs)) / 2, fs, yellow);
+    left += col_w + pad;  // a wider gap after the original
+
+    for (size_t v = 0; v < batch.views.size(); ++v) {
+      const auto& L = layout[v];
+      const int64_t tile_numel = c * L.th * L.tw;
+      const float* data = views[v].data_ptr<float>() + b * L.patches * tile_numel;
+      const int64_t mosaic_h = L.rows * L.th * s + (L.rows - 1) * s, mosaic_w = L.columns * L.tw * s + (L.columns - 1) * s;
+      for (int64_t p = 0; p < L.patches; ++p) {
+        blit(canvas, data + p * tile_numel, c, L.th, L.tw, norm,
+             top + (cell_h - mosaic_h) / 2 + (p / L.columns) * (L.th + 1) * s,
+             left + (cell_w - mosaic_w) / 2 + (p % L.columns) * (L.tw + 1) * s, s);
+      }
+      std::string text;
+      if (targets.defined()) {
+        const int64_t t = targets.dim() == 2 ? targets[b][static_cast<int64_t>(v)].item<int64_t>()
+                                             : targets[b].item<int64_t>();
+        text = "t=" + std::to_string(t);
+      } else if (L.patches > 1) {
+        text = "p0-" + std::to_string(L.patches - 1);
+      }
+      draw_text(canvas, text, top + cell_h + fs, left + (cell_w - text_width(text, fs)) / 2, fs, white);
+      left += col_w;
+    }
+  }
+  return canvas;
+}
+
+}  // namespace ssl::data

@@ -1,0 +1,335 @@
+#include "errors.h"
+#include "temp_dir.h"
+
+#include "sslkit/ssl/checkpoint.h"
+#include "sslkit/trainers/loop.h"
+#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/optim.h"
+#include "sslkit/trainers/plot.h"
+#include "sslkit/trainers/precision.h"
+#include "sslkit/trainers/pretrain.h"
+
+#include <ATen/Parallel.h>
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+using ssl::testing::error_message;
+using ssl::testing::TempDir;
+namespace T = ssl::trainers;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One intra-op thread for these small training runs: with OMP_NUM_THREADS=2 on 2 shared, busy cores, OpenMP's
+// spinning made 18 steps take 45 s instead of 3 s (measured with sslkit pretrain --threads 2 vs 1).
+struct SingleThread {
+  SingleThread() { at::set_num_threads(1); }
+};
+
+// 192 images in batches of 32: 6 steps per epoch; no time budget, so the schedule depends on steps alone.
+T::PretrainOptions tiny_run(const std::string& dir) {
+  return T::PretrainOptions()
+      .out_dir(dir)
+      .max_images(192)
+      .batch_size(32)
+      .epochs(3)
+      .max_minutes(0)
+      .log_every(1)
+      .device("cpu")
+      .seed(11);
+}
+
+void require_equal_states(const ssl::TensorDict& a, const ssl::TensorDict& b) {
+  REQUIRE(a.size() == b.size());
+  for (const auto& item : a) {
+    INFO(item.key());
+    const torch::Tensor* other = b.find(item.key());
+    REQUIRE(other != nullptr);
+    CHECK(torch::equal(item.value(), *other));
+  }
+}
+
+// SimCLR whose loss turns NaN on call `bad_call` (0-based), for the NaN guard.
+class NanAfter : public T::Method {
+ public:
+  NanAfter(ssl::Encoder encoder, int64_t bad_call) : inner_(std::move(encoder), {}), bad_call_(bad_call) {}
+  std::string name() const override { return "simclr"; }
+  ssl::Encoder encoder() const override { return inner_.encoder(); }
+  std::vector<std::shared_ptr<torch::nn::Module>> modules() const override { return inner_.modules(); }
+  std::shared_ptr<const ssl::data::ViewMaker> view_maker(const ssl::data::Normalization& norm) const override {
+    return inner_.view_maker(norm);
+  }
+  T::StepOutput step(const ssl::data::Batch& batch) override {
+    auto out = inner_.step(batch);
+    if (calls_++ == bad_call_) out.loss = out.loss * std::numeric_limits<float>::quiet_NaN();
+    return out;
+  }
+  std::map<std::string, ssl::TensorDict> extra_state() const override { return inner_.extra_state(); }
+
+ private:
+  T::SimCLR inner_;
+  int64_t bad_call_;
+  int64_t calls_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("LARS: two steps equal the hand-computed update, and its state survives save/load", "[trainers][optim]") {
+  // w = [3, 4], g = [0.6, 0.8], lr 0.1, momentum 0.9, weight decay 0.1, trust coefficient 0.001:
+  // g' = g + 0.1 w = [0.9, 1.2] (|g'| = 1.5), trust = 0.001 * 5 / 1.5, v = 0.1 * trust * g' = [3e-4, 4e-4],
+  // w = [2.9997, 3.9996]. Step 2: |w| = 4.9995, g' = [0.89997, 1.19996] (|g'| = 1.49995),
+  // v = 0.9 v + 0.1 * (0.001 * 4.9995 / 1.49995) g' -> w = [2.99913003, 3.99884004] (float64 by hand/Python).
+  // The bias (no decay, no trust ratio): v = 0.1 * 0.5 = 0.05 -> 1.95; v = 0.9 * 0.05 + 0.05 -> 1.855.
+  auto make = [] {
+    auto w = torch::tensor({{3.0, 4.0}}, torch::kDouble).requires_grad_(true);
+    auto b = torch::tensor({2.0}, torch::kDouble).requires_grad_(true);
+    const auto base = T::LARSOptions(0.1).momentum(0.9);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(std::vector<torch::Tensor>{w}, std::make_unique<T::LARSOptions>(T::LARSOptions(base).weight_decay(0.1)));
+    groups.emplace_back(std::vector<torch::Tensor>{b}, std::make_unique<T::LARSOptions>(T::LARSOptions(base).adapt(false)));
+    return std::make_tuple(w, b, std::make_unique<T::LARS>(std::move(groups), base));
+  };
+  auto set_grads = [](torch::Tensor& w, torch::Tensor& b) {
+    w.mutable_grad() = torch::tensor({{0.6, 0.8}}, torch::kDouble);
+    b.mutable_grad() = torch::tensor({0.5}, torch::kDouble);
+  };
+  auto [w, b, lars] = make();
+  set_grads(w, b);
+  lars->step();
+  CHECK(w[0][0].item<double>() == Approx(2.9997).epsilon(1e-12));
+  CHECK(w[0][1].item<double>() == Approx(3.9996).epsilon(1e-12));
+  CHECK(b[0].item<double>() == Approx(1.95).epsilon(1e-12));
+
+  torch::serialize::OutputArchive saved;
+  lars->save(saved);
+  std::stringstream bytes;
+  saved.save_to(bytes);
+
+  set_grads(w, b);
+  lars->step();
+  CHECK(w[0][0].item<double>() == Approx(2.99913003).epsilon(1e-12));
+  CHECK(w[0][1].item<double>() == Approx(3.99884004).epsilon(1e-12));
+  CHECK(b[0].item<double>() == Approx(1.855).epsilon(1e-12));
+
+  // A fresh optimizer loaded with the state after step 1 takes the same second step.
+  auto [w2, b2, lars2] = make();
+  {
+    torch::NoGradGuard no_grad;
+    w2.copy_(torch::tensor({{2.9997, 3.9996}}, torch::kDouble));
+    b2.fill_(1.95);
+  }
+  torch::serialize::InputArchive loaded;
+  loaded.load_from(bytes);
+  lars2->load(loaded);
+  set_grads(w2, b2);
+  lars2->step();
+  CHECK(w2[0][0].item<double>() == Approx(2.99913003).epsilon(1e-12));
+  CHECK(b2[0].item<double>() == Approx(1.855).epsilon(1e-12));
+}
+
+TEST_CASE("Dynamic loss scaling unscales gradients, backs off on inf and grows after finite steps",
+          "[trainers][precision]") {
+  T::LossScaler scaler(T::LossScalerOptions().initial_scale(16).growth_interval(2));
+  auto p = torch::zeros({2}).requires_grad_(true);
+  p.mutable_grad() = torch::tensor({32.0f, -8.0f});
+  CHECK(scaler.unscale({p}));
+  CHECK(torch::equal(p.grad(), torch::tensor({2.0f, -0.5f})));
+  scaler.update(true);
+  CHECK(scaler.scale() == 16);
+  scaler.update(true);
+  CHECK(scaler.scale() == 32);  // two finite steps in a row: x2
+  p.mutable_grad() = torch::tensor({1.0f, std::numeric_limits<float>::infinity()});
+  CHECK_FALSE(scaler.unscale({p}));
+  scaler.update(false);
+  CHECK(scaler.scale() == 16);  // x0.5
+  CHECK(scaler.growth_tracker() == 0);
+}
+
+TEST_CASE("Precision: names, fp16 refused on CPU, CPU autocast to bf16 with fp32 scopes for losses",
+          "[trainers][precision]") {
+  CHECK(T::parse_precision("bf16") == T::Precision::BF16);
+  CHECK(error_message([] { T::parse_precision("fp8"); }) == "unknown precision 'fp8': expected one of fp32, bf16, fp16");
+  CHECK(error_message([] { T::check_precision(T::Precision::FP16, torch::kCPU); }) ==
+        "precision fp16 needs a CUDA device (on CPU use bf16 or fp32)");
+  const auto a = torch::randn({4, 4});
+  {
+    T::AutocastGuard autocast(T::Precision::BF16, torch::kCPU);
+    CHECK(a.matmul(a).scalar_type() == torch::kBFloat16);
+    T::Fp32Scope fp32;
+    CHECK(a.matmul(a).scalar_type() == torch::kFloat);
+  }
+  CHECK(a.matmul(a).scalar_type() == torch::kFloat);
+  T::AutocastGuard off(T::Precision::FP32, torch::kCPU);
+  CHECK(a.matmul(a).scalar_type() == torch::kFloat);
+}
+
+TEST_CASE("Metrics: a resumed run drops rows after its checkpoint, and the CSV has one column per key",
+          "[trainers][metrics]") {
+  TempDir dir;
+  const auto jsonl = dir.file("metrics.jsonl");
+  std::ofstream(jsonl) << "{\"epoch\":0,\"step\":1,\"loss\":4.5,\"lr\":0.001}\n"
+                          "{\"epoch\":0,\"step\":2,\"loss\":4.25,\"lr\":0.002,\"knn_accuracy\":0.5}\n"
+                          "{\"epoch\":1,\"step\":3,\"loss\":null,\"lr\":0.002,\"note\":\"a,\\\"b\\\"\"}\n";
+  T::write_metrics_csv(jsonl, dir.file("metrics.csv"));
+  CHECK(read_text(dir.file("metrics.csv")) ==
+        "epoch,step,loss,lr,knn_accuracy,note\n"
+        "0,1,4.5,0.001,,\n"
+        "0,2,4.25,0.002,0.5,\n"
+        "1,3,,0.002,,\"a,\"\"b\"\"\"\n");
+  T::truncate_metrics(jsonl, 2);
+  CHECK(read_text(jsonl) ==
+        "{\"epoch\":0,\"step\":1,\"loss\":4.5,\"lr\":0.001}\n"
+        "{\"epoch\":0,\"step\":2,\"loss\":4.25,\"lr\":0.002,\"knn_accuracy\":0.5}\n");
+}
+
+TEST_CASE("Resume: 7 steps, stop, resume to 18 gives bitwise the weights of an uninterrupted 18-step run",
+          "[trainers][resume]") {
+  SingleThread single_thread;
+  // Bitwise, not within a tolerance: on CPU every op of a step is deterministic for a fixed thread count, the
+  // batches depend on (seed, epoch, step) only (workers 0 and 1 give the same ones), and the checkpoint restores
+  // weights, BatchNorm buffers, Adam's moments and step counts exactly, so no rounding can differ.
+  TempDir dir;
+  const auto whole = T::pretrain(tiny_run(dir.file("whole")).workers(1).checkpoint_every(4));
+  REQUIRE(whole.steps == 18);
+
+  const auto first = T::pretrain(tiny_run(dir.file("split")).workers(0).max_steps(7).checkpoint_every(4));
+  REQUIRE(first.steps == 7);
+  CHECK(ssl::load_checkpoint(first.checkpoint).meta_int("step") == 7);
+  const auto second = T::pretrain(tiny_run(dir.file("split")).workers(1).checkpoint_every(4).resume(true));
+  CHECK(second.resumed_from_step == 7);
+  CHECK(second.steps == 18);
+
+  const auto a = ssl::load_checkpoint(whole.checkpoint);
+  const auto b = ssl::load_checkpoint(second.checkpoint);
+  require_equal_states(a.encoder, b.encoder);
+  require_equal_states(a.modules.at("head"), b.modules.at("head"));
+  // The metrics of the resumed run continue the interrupted one's: same rows as the uninterrupted run up to
+  // the timing columns, which differ.
+  auto losses = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string all;
+    for (std::string line; std::getline(in, line);) all += line.substr(0, line.find(",\"images_per_second\"")) + "\n";
+    return all;
+  };
+  CHECK(losses(dir.file("whole/metrics.jsonl")) == losses(dir.file("split/metrics.jsonl")));
+  CHECK(std::filesystem::exists(dir.file("split/metrics.csv")));
+}
+
+TEST_CASE("Resume is bitwise too with LARS, gradient clipping and CPU bf16 autocast", "[trainers][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto run = [&](const std::string& name) {
+    return tiny_run(dir.file(name))
+        .epochs(2)
+        .optimizer(T::OptimizerOptions().name("lars").lr(0.5).weight_decay(1e-4))
+        .clip_grad_norm(1.0)
+        .precision("bf16");
+  };
+  const auto whole = T::pretrain(run("whole"));
+  REQUIRE(whole.steps == 12);
+  CHECK(whole.precision == "bf16 (CPU autocast)");
+  T::pretrain(run("split").max_steps(5));
+  const auto resumed = T::pretrain(run("split").resume(true));
+  CHECK(resumed.resumed_from_step == 5);
+  const auto a = ssl::load_checkpoint(whole.checkpoint);
+  const auto b = ssl::load_checkpoint(resumed.checkpoint);
+  require_equal_states(a.encoder, b.encoder);
+  require_equal_states(a.modules.at("head"), b.modules.at("head"));
+  // The metrics record the gradient norm (before clipping) of every step.
+  CHECK(read_text(dir.file("whole/metrics.jsonl")).find("\"grad_norm\":") != std::string::npos);
+}
+
+TEST_CASE("Resume refuses options that change the run, and a directory without a checkpoint", "[trainers][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  T::pretrain(tiny_run(dir.str()).max_steps(2));
+  CHECK(error_message([&] { T::pretrain(tiny_run(dir.str()).optimizer(T::OptimizerOptions().lr(0.5)).resume(true)); }) ==
+        "cannot resume '" + dir.str() + "': lr is 0.5 here but 0.002 in the interrupted run (options that change "
+        "the run must match its options.ini)");
+  CHECK(error_message([&] { T::pretrain(tiny_run(dir.file("empty")).resume(true)); }) ==
+        "cannot resume '" + dir.file("empty") + "': it holds no checkpoint.pt");
+}
+
+TEST_CASE("A NaN loss stops the run naming the step, without touching the weights or the last checkpoint",
+          "[trainers][nan]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto options = tiny_run(dir.str()).checkpoint_every(5).workers(0);
+  torch::manual_seed(options.seed());
+  auto train = ssl::data::head(ssl::data::open_source(options.data(), ssl::data::Split::Train), options.max_images());
+  const auto norm = ssl::data::compute_normalization(*train);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  NanAfter method(encoder, /*bad_call=*/5);
+  ssl::data::Loader loader(train, method.view_maker(norm), ssl::data::LoaderOptions(32).workers(0).seed(11));
+  const auto metadata = ssl::make_checkpoint("convnet-s", *encoder, 1, 28).metadata;
+  const std::string path = dir.file("checkpoint.pt");
+  CHECK(error_message([&] { T::train_loop(method, loader, options, metadata); }) ==
+        "loss is nan at step 6 (epoch 1); the last checkpoint '" + path + "' (step 5) is intact");
+  const auto checkpoint = ssl::load_checkpoint(path);
+  CHECK(checkpoint.meta_int("step") == 5);
+  // The weights in memory are those of the checkpoint: the NaN step updated none (its forward pass did move the
+  // BatchNorm running statistics, which the checkpoint keeps as they were).
+  for (const auto& p : encoder->named_parameters()) {
+    INFO(p.key());
+    CHECK(torch::equal(checkpoint.encoder[p.key()], p.value()));
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str()))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+}
+
+TEST_CASE("The kNN monitor scores the encoder at each epoch end, in the result and the metrics files",
+          "[trainers][knn]") {
+  SingleThread single_thread;
+  TempDir dir;
+  const auto result = T::pretrain(tiny_run(dir.str()).epochs(1).log_every(100).knn_monitor(true).knn_subset(400));
+  // 400 bank images, 400 test images, 10 classes: chance is 0.1; even a barely trained encoder's features
+  // separate Fashion-MNIST classes far better (the random-init encoder's linear probe reaches 83%).
+  CHECK(result.knn_accuracy > 0.3);
+  CHECK(result.knn_accuracy <= 1.0);
+  const auto csv = read_text(dir.file("metrics.csv"));
+  CHECK(csv.substr(0, csv.find('\n')) == "epoch,step,loss,lr,knn_accuracy,images_per_second,elapsed_s");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 2);  // header + the epoch-end row
+}
+
+TEST_CASE("The training plot is an 800x400 RGB PNG with the loss in blue and kNN accuracy in orange",
+          "[trainers][plot]") {
+  TempDir dir;
+  // Loss 2 -> 1 over steps 0..10 fills the left axis range; step 5, loss 1.5 lands at pixel (405, 190)
+  // (x = 70 + 5/10 * 670, y = 360 - 0.5 * 340). kNN 0.75 at step 10 lands at (740, 105) on the 0-1 right axis.
+  T::write_training_plot({{0, 2.0}, {5, 1.5}, {10, 1.0}}, {{10, 0.75}}, dir.file("plot.png"));
+  const auto png = read_text(dir.file("plot.png"));
+  REQUIRE(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  auto be32 = [&](size_t at) {
+    return (uint32_t(uint8_t(png[at])) << 24) | (uint32_t(uint8_t(png[at + 1])) << 16) |
+           (uint32_t(uint8_t(png[at + 2])) << 8) | uint32_t(uint8_t(png[at + 3]));
+  };
+  CHECK(png.substr(12, 4) == "IHDR");
+  CHECK(be32(16) == 800);
+  CHECK(be32(20) == 400);
+  const size_t idat = 8 + 12 + 13;  // signature, IHDR chunk
+  REQUIRE(png.substr(idat + 4, 4) == "IDAT");
+  std::string raw(400 * (1 + 800 * 3), '\0');
+  uLongf size = raw.size();
+  REQUIRE(uncompress(reinterpret_cast<Bytef*>(raw.data()), &size, reinterpret_cast<const Bytef*>(png.data() + idat + 8),
+                     be32(idat)) == Z_OK);
+  REQUIRE(size == raw.size());
+  auto pixel = [&](int x, int y) {
+    const size_t at = static_cast<size_t>(y) * (1 + 800 * 3) + 1 + static_cast<size_t>(x) * 3;
+    return std::vector<int>{uint8_t(raw[at]), uint8_t(raw[at + 1]), uint8_t(raw[at + 2])};
+  };
+  CHECK(pixel(405, 190) == std::vector<int>{31, 119, 180});
+  CHECK(pixel(738, 105) == std::vector<int>{255, 127, 14});
+  CHECK(pixel(300, 300) == std::vector<int>{255, 255, 255});
+}

@@ -1,0 +1,80 @@
+#include "sslkit/trainers/metrics.h"
+
+#include "sslkit/ssl/files.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <vector>
+
+namespace ssl::trainers {
+namespace {
+
+using Row = std::map<std::string, std::string>;
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+// Parses one flat JSON object as key -> value text (strings unquoted; escapes other than \" kept as is).
+Row parse_flat_object(const std::string& line, std::vector<std::string>& keys) {
+  static const std::regex field(R"re("((?:[^"\\]|\\.)*)":("(?:[^"\\]|\\.)*"|[^,}]*))re");
+  Row row;
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), field); it != std::sregex_iterator(); ++it) {
+    const std::string key = (*it)[1];
+    std::string value = (*it)[2];
+    if (value == "null") value.clear();
+    if (!value.empty() && value.front() == '"') value = std::regex_replace(value.substr(1, value.size() - 2), std::regex(R"(\\")"), "\"");
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    row[key] = value;
+  }
+  return row;
+}
+
+std::string csv_cell(const std::string& value) {
+  if (value.find_first_of(",\"\n") == std::string::npos) return value;
+  std::string quoted = "\"";
+  for (char c : value) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+}  // namespace
+
+void truncate_metrics(const std::string& jsonl_path, int64_t last_step) {
+  if (!std::filesystem::exists(jsonl_path)) return;
+  static const std::regex step_field("\"step\":(-?[0-9]+)");
+  std::string kept;
+  for (const auto& line : read_lines(jsonl_path)) {
+    std::smatch match;
+    if (std::regex_search(line, match, step_field) && std::stoll(match[1]) > last_step) continue;
+    kept += line + "\n";
+  }
+  write_file_atomic(jsonl_path, kept);
+}
+
+void write_metrics_csv(const std::string& jsonl_path, const std::string& csv_path) {
+  std::vector<std::string> keys;
+  std::vector<Row> rows;
+  for (const auto& line : read_lines(jsonl_path)) rows.push_back(parse_flat_object(line, keys));
+  std::string csv;
+  for (size_t i = 0; i < keys.size(); ++i) csv += (i ? "," : "") + csv_cell(keys[i]);
+  csv += "\n";
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const auto found = row.find(keys[i]);
+      csv += (i ? "," : "") + (found == row.end() ? std::string() : csv_cell(found->second));
+    }
+    csv += "\n";
+  }
+  write_file_atomic(csv_path, csv);
+}
+
+}  // namespace ssl::trainers

@@ -1,0 +1,15 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace ssl::trainers {
+
+/// Keeps the rows of the JSON-lines metrics file whose "step" is at most `last_step` (a resumed run drops
+/// the rows logged after its checkpoint); rewrites the file atomically. A missing file is left missing.
+void truncate_metrics(const std::string& jsonl_path, int64_t last_step);
+
+/// Writes the rows of a JSON-lines metrics file (flat objects of numbers, strings, booleans or null) as CSV,
+/// atomically: one column per key in order of first appearance, empty cells where a row lacks the key.
+void write_metrics_csv(const std::string& jsonl_path, const std::string& csv_path);
+
+}  // namespace ssl::trainers
