@@ -7,6 +7,7 @@
 #include "sslkit/data/views/registry.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/trainers/mi_benchmark.h"
+#include "sslkit/trainers/train_benchmark.h"
 
 #include <cstdio>
 #include <iterator>
@@ -175,10 +176,52 @@ int bench_sources(int argc, char** argv) {
   return 0;
 }
 
+int bench_train(int argc, char** argv) {
+  const trainers::TrainBenchmarkOptions d;
+  const trainers::PretrainOptions& c = d.config();
+  po::options_description description("sslkit bench train options");
+  description.add_options()
+      ("data", po::value<std::string>()->default_value(c.data()),
+       "fashion-mnist, a folder of IDX files, an .h5 file or an image folder")
+      ("method", po::value<std::string>()->default_value(c.method()), "pretext method")
+      ("encoder", po::value<std::string>()->default_value(c.encoder()), "encoder")
+      ("batch-size", po::value<int64_t>()->default_value(c.batch_size()), "images per batch")
+      ("precision", po::value<std::string>()->default_value(c.precision()), "fp32 | bf16 | fp16 (CUDA)")
+      ("workers", po::value<int64_t>()->default_value(c.workers()), "data loader threads")
+      ("steps", po::value<int64_t>()->default_value(d.steps()), "timed steps per measurement")
+      ("warmup-steps", po::value<int64_t>()->default_value(d.warmup_steps()), "untimed steps before each")
+      ("matmul-size", po::value<int64_t>()->default_value(d.matmul_size()), "side of the matmul peak's matrices");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench train [options]\n"
+                  "End-to-end, compute-only and data-only images/s of one training configuration, its GFLOP/s\n"
+                  "against the measured fp32 matmul peak, and peak memory.");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  trainers::TrainBenchmarkOptions options;
+  options.config()
+      .data(v["data"].as<std::string>())
+      .method(v["method"].as<std::string>())
+      .encoder(v["encoder"].as<std::string>())
+      .batch_size(v["batch-size"].as<int64_t>())
+      .precision(v["precision"].as<std::string>())
+      .workers(v["workers"].as<int64_t>())
+      .device(v["device"].as<std::string>())
+      .seed(v["seed"].as<uint64_t>());
+  options.steps(v["steps"].as<int64_t>())
+      .warmup_steps(v["warmup-steps"].as<int64_t>())
+      .matmul_size(v["matmul-size"].as<int64_t>());
+  const auto result = trainers::run_train_benchmark(options);
+  std::cout << trainers::format_train_table(options, result);
+  return 0;
+}
+
 constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
     {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
+    {"train", bench_train, "end-to-end vs compute-only vs data-only images/s of a training step, GFLOP/s, memory"},
     {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
 
