@@ -83,13 +83,30 @@ void check_same_run(const Checkpoint& checkpoint, const PretrainOptions& o) {
 
 }  // namespace
 
-std::vector<std::string> method_names() { return {"simclr"}; }
+std::vector<std::string> method_names() { return {"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc"}; }
 
-std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder) {
-  if (options.method() == "simclr") return std::make_unique<SimCLR>(std::move(encoder), options.simclr());
+std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder, int64_t num_images,
+                                    const std::function<Encoder()>& another_encoder) {
+  const std::string& name = options.method();
+  if (name == "simclr") return std::make_unique<SimCLR>(std::move(encoder), options.simclr());
+  if (name == "moco") {
+    TORCH_CHECK(another_encoder, "moco needs a way to build its key encoder");
+    return std::make_unique<MoCo>(std::move(encoder), another_encoder(), options.moco());
+  }
+  if (name == "instdisc") return std::make_unique<InstDisc>(std::move(encoder), num_images, options.instdisc());
+  if (name == "rotnet") return std::make_unique<RotNet>(std::move(encoder), options.rotnet());
+  if (name == "jigsaw") return std::make_unique<JigsawMethod>(std::move(encoder), options.jigsaw());
+  if (name == "relpos") return std::make_unique<RelPos>(std::move(encoder), options.relpos());
+  if (name == "cpc") return std::make_unique<CPCMethod>(std::move(encoder), options.cpc());
   std::ostringstream valid;
-  for (const auto& name : method_names()) valid << (valid.tellp() > 0 ? ", " : "") << name;
-  TORCH_CHECK(false, "unknown method '", options.method(), "': expected one of ", valid.str());
+  for (const auto& known : method_names()) valid << (valid.tellp() > 0 ? ", " : "") << known;
+  TORCH_CHECK(false, "unknown method '", name, "': expected one of ", valid.str());
+}
+
+std::unique_ptr<Method> make_method(const PretrainOptions& options, const data::Source& train_set) {
+  const auto encoder_options = EncoderOptions(train_set.channels()).image_size(train_set.height());
+  return make_method(options, make_encoder(options.encoder(), encoder_options), train_set.size(),
+                     [&] { return make_encoder(options.encoder(), encoder_options); });
 }
 
 PretrainResult pretrain(const PretrainOptions& options) {
@@ -116,9 +133,8 @@ PretrainResult pretrain(const PretrainOptions& options) {
                              data::materialize(*data::head(test, options.knn_subset())), norm, KnnOptions()};
   }
 
-  Encoder encoder = make_encoder(
-      options.encoder(), EncoderOptions(train_set->channels()).image_size(train_set->height()));
-  std::unique_ptr<Method> method = make_method(options, encoder);
+  std::unique_ptr<Method> method = make_method(options, *train_set);
+  const Encoder encoder = method->encoder();
   method->to(device);
 
   data::Loader loader(train_set, method->view_maker(norm),

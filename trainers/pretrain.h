@@ -1,10 +1,17 @@
 #pragma once
 #include "sslkit/data/sources/source.h"
+#include "sslkit/trainers/methods/cpc.h"
+#include "sslkit/trainers/methods/instdisc.h"
+#include "sslkit/trainers/methods/jigsaw.h"
+#include "sslkit/trainers/methods/moco.h"
+#include "sslkit/trainers/methods/relpos.h"
+#include "sslkit/trainers/methods/rotnet.h"
 #include "sslkit/trainers/methods/simclr.h"
 #include "sslkit/trainers/optim.h"
 
 #include <torch/arg.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -43,6 +50,18 @@ struct PretrainOptions {
   TORCH_ARG(double, warmup_fraction) = 0.02;
   /// SimCLR hyper-parameters.
   TORCH_ARG(SimCLROptions, simclr) = {};
+  /// MoCo hyper-parameters.
+  TORCH_ARG(MoCoOptions, moco) = {};
+  /// Instance discrimination hyper-parameters.
+  TORCH_ARG(InstDiscOptions, instdisc) = {};
+  /// RotNet hyper-parameters.
+  TORCH_ARG(RotNetOptions, rotnet) = {};
+  /// Jigsaw hyper-parameters.
+  TORCH_ARG(JigsawMethodOptions, jigsaw) = {};
+  /// Relative-position hyper-parameters.
+  TORCH_ARG(RelPosOptions, relpos) = {};
+  /// CPC hyper-parameters.
+  TORCH_ARG(CPCMethodOptions, cpc) = {};
   /// Loader worker threads.
   TORCH_ARG(int64_t, workers) = 1;
   /// Batches the loader may prepare ahead.
@@ -105,8 +124,14 @@ struct PretrainResult {
 /// The method names `pretrain` accepts.
 std::vector<std::string> method_names();
 
-/// Builds a method by name around `encoder`; throws listing the valid names.
-std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder);
+/// Builds the method `options.method()` around `encoder` for a training set of `num_images` images (the rows of
+/// instdisc's memory bank); `another_encoder` makes an encoder of the same architecture (moco's key encoder).
+/// Throws listing the valid names.
+std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder, int64_t num_images,
+                                    const std::function<Encoder()>& another_encoder);
+
+/// Builds the encoder `options.encoder()` for images of `train_set`'s shape and the method around it.
+std::unique_ptr<Method> make_method(const PretrainOptions& options, const data::Source& train_set);
 
 /// Loads the data, trains, writes the run directory (checkpoint written atomically every epoch, every
 /// `checkpoint_every` steps and at the end); with `resume`, continues the run found there. A SIGINT or SIGTERM

@@ -70,9 +70,8 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   const auto train_set = data::head(data::open_source(config.data(), data::Split::Train, config.source()),
                                     config.max_images());
   const data::Normalization norm = data::compute_normalization(*train_set);
-  Encoder encoder =
-      make_encoder(config.encoder(), EncoderOptions(train_set->channels()).image_size(train_set->height()));
-  std::unique_ptr<Method> method = make_method(config, encoder);
+  std::unique_ptr<Method> method = make_method(config, *train_set);
+  Encoder encoder = method->encoder();
   method->to(device);
   method->train(true);
   auto optimizer = make_optimizer(method->modules(), config.optimizer());

@@ -1,5 +1,6 @@
 #include "errors.h"
 #include "temp_dir.h"
+#include "trainers/run_helpers.h"
 
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/loop.h"
@@ -20,6 +21,9 @@
 #include <sstream>
 
 using ssl::testing::error_message;
+using ssl::testing::require_equal_states;
+using ssl::testing::SingleThread;
+using ssl::testing::tiny_run;
 using ssl::testing::TempDir;
 namespace T = ssl::trainers;
 
@@ -30,35 +34,6 @@ std::string read_text(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// One intra-op thread for these small training runs: with OMP_NUM_THREADS=2 on 2 shared, busy cores, OpenMP's
-// spinning made 18 steps take 45 s instead of 3 s (measured with sslkit pretrain --threads 2 vs 1).
-struct SingleThread {
-  SingleThread() { at::set_num_threads(1); }
-};
-
-// 192 images in batches of 32: 6 steps per epoch; no time budget, so the schedule depends on steps alone.
-T::PretrainOptions tiny_run(const std::string& dir) {
-  return T::PretrainOptions()
-      .out_dir(dir)
-      .max_images(192)
-      .batch_size(32)
-      .epochs(3)
-      .max_minutes(0)
-      .log_every(1)
-      .device("cpu")
-      .seed(11);
-}
-
-void require_equal_states(const ssl::TensorDict& a, const ssl::TensorDict& b) {
-  REQUIRE(a.size() == b.size());
-  for (const auto& item : a) {
-    INFO(item.key());
-    const torch::Tensor* other = b.find(item.key());
-    REQUIRE(other != nullptr);
-    CHECK(torch::equal(item.value(), *other));
-  }
 }
 
 // SimCLR whose loss turns NaN on call `bad_call` (0-based), for the NaN guard.

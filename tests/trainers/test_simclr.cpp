@@ -1,4 +1,5 @@
 #include "temp_dir.h"
+#include "trainers/run_helpers.h"
 
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/optim.h"
@@ -7,26 +8,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <regex>
-
+using ssl::testing::logged_values;
 using ssl::testing::TempDir;
 namespace T = ssl::trainers;
-
-namespace {
-
-std::vector<double> logged_losses(const std::string& metrics_path) {
-  std::ifstream in(metrics_path);
-  std::vector<double> losses;
-  const std::regex loss_field("\"loss\":([-0-9.eE+]+)");
-  for (std::string line; std::getline(in, line);) {
-    std::smatch match;
-    if (std::regex_search(line, match, loss_field)) losses.push_back(std::stod(match[1]));
-  }
-  return losses;
-}
-
-}  // namespace
 
 TEST_CASE("A short SimCLR run on a Fashion-MNIST subset lowers the loss and saves a usable checkpoint",
           "[trainers][simclr]") {
@@ -45,7 +29,7 @@ TEST_CASE("A short SimCLR run on a Fashion-MNIST subset lowers the loss and save
   const auto result = T::pretrain(options);
   CHECK(result.steps == 40);
   CHECK(result.epochs == 5);
-  const auto losses = logged_losses(dir.file("metrics.jsonl"));
+  const auto losses = logged_values(dir.file("metrics.jsonl"));
   REQUIRE(losses.size() == 5);
   INFO("first epoch loss " << losses.front() << ", last " << losses.back());
   // NT-Xent over 2*64 samples starts near log(127) = 4.84 (the first epoch's mean is lower, since it

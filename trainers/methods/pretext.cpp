@@ -1,0 +1,71 @@
+#include "sslkit/trainers/methods/pretext.h"
+
+#include "sslkit/trainers/precision.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/functional/normalization.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/linear.h>
+
+namespace ssl::trainers {
+
+torch::Tensor unit_rows(const torch::Tensor& x) {
+  namespace F = torch::nn::functional;
+  return F::normalize(x, F::NormalizeFuncOptions().dim(1));
+}
+
+double top1_accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
+  TORCH_CHECK(logits.dim() == 2 && targets.dim() == 1 && logits.size(0) == targets.size(0),
+              "top1_accuracy needs logits [N, C] and targets [N], got ", logits.sizes(), " and ", targets.sizes());
+  return logits.detach().argmax(1).eq(targets).to(torch::kDouble).mean().item<double>();
+}
+
+torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches) {
+  TORCH_CHECK(patches.dim() == 5, "encode_patches needs patches [B, N, C, h, w], got ", patches.sizes());
+  const int64_t b = patches.size(0), n = patches.size(1);
+  return encoder.forward(patches.flatten(0, 1)).view({b, n, -1});
+}
+
+torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes) {
+  TORCH_CHECK(in_dim >= 1 && hidden_dim >= 0 && classes >= 2, "a pretext classifier needs in_dim >= 1, hidden_dim >= 0 ",
+              "and >= 2 classes, got ", in_dim, ", ", hidden_dim, ", ", classes);
+  if (hidden_dim == 0) return torch::nn::Sequential(torch::nn::Linear(in_dim, classes));
+  return torch::nn::Sequential(torch::nn::Linear(in_dim, hidden_dim), torch::nn::ReLU(),
+                               torch::nn::Linear(hidden_dim, classes));
+}
+
+void load_state_entry(const std::map<std::string, TensorDict>& state, const std::string& name,
+                      torch::nn::Module& module, const std::string& method) {
+  const auto found = state.find(name);
+  TORCH_CHECK(found != state.end(), method, ": the saved state has no '", name, "'");
+  load_module_state(module, found->second, method + " " + name);
+}
+
+PretextClassifier::PretextClassifier(Encoder encoder, int64_t in_dim, int64_t hidden_dim, int64_t classes)
+    : encoder_(std::move(encoder)) {
+  TORCH_CHECK(encoder_, "a pretext classifier needs an encoder");
+  classifier_ = make_classifier(in_dim, hidden_dim, classes);
+}
+
+std::vector<std::shared_ptr<torch::nn::Module>> PretextClassifier::modules() const {
+  return {encoder_, classifier_.ptr()};
+}
+
+StepOutput PretextClassifier::step(const data::Batch& batch) {
+  auto [inputs, targets] = classifier_inputs(batch);
+  auto logits = classifier_->forward(inputs);
+  Fp32Scope fp32;
+  logits = logits.to(torch::kFloat);
+  auto loss = torch::nn::functional::cross_entropy(logits, targets);
+  return {loss, {{"accuracy", top1_accuracy(logits, targets)}}};
+}
+
+std::map<std::string, TensorDict> PretextClassifier::extra_state() const {
+  return {{"classifier", module_state(*classifier_)}};
+}
+
+void PretextClassifier::load_extra_state(const std::map<std::string, TensorDict>& state) {
+  load_state_entry(state, "classifier", *classifier_, name());
+}
+
+}  // namespace ssl::trainers

@@ -1,0 +1,51 @@
+#pragma once
+#include "sslkit/trainers/method.h"
+
+#include <torch/nn/modules/container/sequential.h>
+
+#include <utility>
+
+namespace ssl::trainers {
+
+/// The rows of `x` [N, D] scaled to unit L2 norm.
+torch::Tensor unit_rows(const torch::Tensor& x);
+
+/// Fraction of the rows of `logits` [N, C] whose largest entry is at their `targets` [N] (int64).
+double top1_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
+
+/// Encodes the N patches of every image in one encoder pass: [B, N, C, h, w] -> [B, N, feature_dim].
+/// The encoder sees each patch as an image of its own (global average pool over the patch's feature map).
+torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches);
+
+/// Linear(in, hidden) -> ReLU -> Linear(hidden, classes), or Linear(in, classes) when `hidden_dim` is 0.
+torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes);
+
+/// Loads `state[name]` (saved by a method's `extra_state`) into `module`; throws naming `method` and `name`
+/// when the state has no such entry or it does not fit.
+void load_state_entry(const std::map<std::string, TensorDict>& state, const std::string& name,
+                      torch::nn::Module& module, const std::string& method);
+
+/// Base of the methods that classify a pretext label (rotnet, jigsaw, relpos): the encoder, a classifier on
+/// what `classifier_inputs` makes of a batch, cross-entropy (in fp32) against its targets, and the pretext
+/// accuracy as the metric "accuracy". The classifier is saved as the extra state "classifier".
+class PretextClassifier : public Method {
+ public:
+  /// A classifier from `in_dim` to `classes` with `hidden_dim` hidden units (0: linear) on top of `encoder`.
+  PretextClassifier(Encoder encoder, int64_t in_dim, int64_t hidden_dim, int64_t classes);
+  Encoder encoder() const override { return encoder_; }
+  std::vector<std::shared_ptr<torch::nn::Module>> modules() const override;
+  StepOutput step(const data::Batch& batch) override;
+  std::map<std::string, TensorDict> extra_state() const override;
+  void load_extra_state(const std::map<std::string, TensorDict>& state) override;
+
+ protected:
+  /// The classifier's inputs [M, in_dim] (computed with the encoder) and their int64 targets [M].
+  virtual std::pair<torch::Tensor, torch::Tensor> classifier_inputs(const data::Batch& batch) = 0;
+  /// The encoder being trained.
+  Encoder encoder_;
+
+ private:
+  torch::nn::Sequential classifier_{nullptr};
+};
+
+}  // namespace ssl::trainers
