@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace ssl::cli {
 
@@ -20,7 +23,8 @@ int pretrain_main(int argc, char** argv) {
       ("data", po::value<std::string>()->default_value(defaults.data()),
        "fashion-mnist, a folder of MNIST-format IDX files, an .h5 file or an image folder")
       ("max-images", po::value<int64_t>()->default_value(0), "train on the first N images only (0: all)")
-      ("method", po::value<std::string>()->default_value(defaults.method()), "pretext method: simclr")
+      ("method", po::value<std::string>()->default_value(defaults.method()),
+       "pretext method: simclr | moco | instdisc | rotnet | jigsaw | relpos | cpc")
       ("encoder", po::value<std::string>()->default_value(defaults.encoder()), "encoder: convnet-s | resnet18")
       ("epochs", po::value<int64_t>()->default_value(defaults.epochs()), "epochs the schedule spans")
       ("max-minutes", po::value<double>()->default_value(defaults.max_minutes()),
@@ -39,7 +43,19 @@ int pretrain_main(int argc, char** argv) {
        "fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
       ("warmup", po::value<double>()->default_value(defaults.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay")
-      ("temperature", po::value<double>()->default_value(defaults.simclr().temperature()), "NT-Xent temperature")
+      ("temperature", po::value<double>(),
+       "softmax temperature of simclr / moco / instdisc (default: the method's, 0.2 / 0.2 / 0.07)")
+      ("moco-momentum", po::value<double>()->default_value(defaults.moco().momentum()),
+       "moco: key encoder EMA momentum")
+      ("queue-size", po::value<int64_t>()->default_value(defaults.moco().queue_size()), "moco: keys in the queue")
+      ("moco-symmetric", po::bool_switch(), "moco: symmetric loss (each view a query against the other's key)")
+      ("nce-negatives", po::value<int64_t>()->default_value(defaults.instdisc().negatives()),
+       "instdisc: noise samples K of the NCE loss")
+      ("bank-momentum", po::value<double>()->default_value(defaults.instdisc().bank_momentum()),
+       "instdisc: memory bank momentum")
+      ("nce-z-momentum", po::value<double>()->default_value(defaults.instdisc().normalizer_momentum()),
+       "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
+      ("cpc-steps", po::value<int64_t>()->default_value(defaults.cpc().steps()), "cpc: rows predicted ahead")
       ("workers", po::value<int64_t>()->default_value(defaults.workers()), "data loader threads")
       ("prefetch", po::value<int64_t>()->default_value(defaults.prefetch()), "batches prepared ahead")
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every()), "steps per metrics line")
@@ -70,6 +86,30 @@ int pretrain_main(int argc, char** argv) {
     po::notify(v);
   }
   apply_threads(v);
+  const std::string method = v["method"].as<std::string>();
+  // A method's own flag set (to other than its default, on the command line or in a config file) with another
+  // method would silently do nothing. Resumed runs read every option back from options.ini, defaults included.
+  po::variables_map default_map;
+  po::store(po::command_line_parser(std::vector<std::string>{}).options(description).run(), default_map);
+  const auto default_text = to_strings(default_map);
+  const auto value_text = to_strings(v);
+  for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"temperature", {"simclr", "moco", "instdisc"}},
+           {"moco-momentum", {"moco"}},
+           {"queue-size", {"moco"}},
+           {"moco-symmetric", {"moco"}},
+           {"nce-negatives", {"instdisc"}},
+           {"bank-momentum", {"instdisc"}},
+           {"nce-z-momentum", {"instdisc"}},
+           {"cpc-steps", {"cpc"}}}) {
+    const auto value = value_text.find(flag), fallback = default_text.find(flag);
+    const bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
+    if (given && std::find(methods.begin(), methods.end(), method) == methods.end()) {
+      std::string list;
+      for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
+      throw po::error("--" + flag + " applies to --method " + list + " only, not " + method);
+    }
+  }
 
   auto recorded = to_strings(v);
   recorded.erase("resume");
@@ -80,7 +120,7 @@ int pretrain_main(int argc, char** argv) {
       .data(v["data"].as<std::string>())
       .source(source_options(v))
       .max_images(v["max-images"].as<int64_t>())
-      .method(v["method"].as<std::string>())
+      .method(method)
       .encoder(v["encoder"].as<std::string>())
       .epochs(v["epochs"].as<int64_t>())
       .max_minutes(v["max-minutes"].as<double>())
@@ -93,7 +133,15 @@ int pretrain_main(int argc, char** argv) {
                      .momentum(v["momentum"].as<double>())
                      .nesterov(v["nesterov"].as<bool>()))
       .warmup_fraction(v["warmup"].as<double>())
-      .simclr(trainers::SimCLROptions().temperature(v["temperature"].as<double>()))
+      .moco(trainers::MoCoOptions()
+                .momentum(v["moco-momentum"].as<double>())
+                .queue_size(v["queue-size"].as<int64_t>())
+                .symmetric(v["moco-symmetric"].as<bool>()))
+      .instdisc(trainers::InstDiscOptions()
+                    .negatives(v["nce-negatives"].as<int64_t>())
+                    .bank_momentum(v["bank-momentum"].as<double>())
+                    .normalizer_momentum(v["nce-z-momentum"].as<double>()))
+      .cpc(trainers::CPCMethodOptions().steps(v["cpc-steps"].as<int64_t>()))
       .workers(v["workers"].as<int64_t>())
       .prefetch(v["prefetch"].as<int64_t>())
       .seed(v["seed"].as<uint64_t>())
@@ -107,6 +155,12 @@ int pretrain_main(int argc, char** argv) {
       .progress(!v["quiet"].as<bool>())
       .recorded_options(recorded);
 
+  if (v.count("temperature")) {
+    const double temperature = v["temperature"].as<double>();
+    options.simclr().temperature(temperature);
+    options.moco().temperature(temperature);
+    options.instdisc().temperature(temperature);
+  }
   const auto result = trainers::pretrain(options);
   if (result.signal != 0) {
     std::fprintf(stderr, "sslkit: %s at step %lld: checkpoint written to %s; `sslkit pretrain --resume %s` continues it\n",
