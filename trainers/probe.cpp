@@ -57,15 +57,17 @@ void check_split(const torch::Tensor& features, const torch::Tensor& labels, con
 
 torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images, const data::Normalization& norm,
                                torch::Device device, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
   const bool was_training = encoder.is_training();
   encoder.eval();
-  encoder.to(device);
+  encoder.to(device);  // outside the inference guard: moved parameters must stay usable for training
   std::vector<torch::Tensor> chunks;
-  for (int64_t first = 0; first < images.size(0); first += batch_size) {
-    const int64_t count = std::min(batch_size, images.size(0) - first);
-    auto x = data::to_float_images(images.narrow(0, first, count), norm).to(device);
-    chunks.push_back(encoder.forward(x).to(torch::kFloat).cpu());
+  {
+    c10::InferenceMode inference;
+    for (int64_t first = 0; first < images.size(0); first += batch_size) {
+      const int64_t count = std::min(batch_size, images.size(0) - first);
+      auto x = data::to_float_images(images.narrow(0, first, count), norm).to(device);
+      chunks.push_back(encoder.forward(x).to(torch::kFloat).cpu());
+    }
   }
   encoder.train(was_training);
   return torch::cat(chunks, 0);
