@@ -45,6 +45,7 @@ ImageSet head(const ImageSet& set, int64_t count) {
   ImageSet out = set;
   out.images = set.images.narrow(0, 0, count).contiguous();
   if (set.labelled()) out.labels = set.labels.narrow(0, 0, count).contiguous();
+  if (set.masks.defined()) out.masks = set.masks.narrow(0, 0, count).contiguous();
   return out;
 }
 

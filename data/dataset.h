@@ -15,6 +15,8 @@ struct ImageSet {
   torch::Tensor images;
   /// int64 [N]; undefined for unlabelled sets.
   torch::Tensor labels;
+  /// int64 [N, H, W] per-pixel classes for dense tasks (segmentation masks); undefined when the data has none.
+  torch::Tensor masks;
   /// Where the images came from (for messages and metadata).
   std::string origin;
 

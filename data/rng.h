@@ -1,6 +1,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace ssl::data {
 
@@ -32,5 +34,13 @@ class Rng {
   }
   uint64_t state_;
 };
+
+/// Shuffles `items` in place (Fisher-Yates, drawing from `rng`).
+template <typename T>
+void shuffle(std::vector<T>& items, Rng& rng) {
+  for (size_t i = items.size(); i > 1; --i) {
+    std::swap(items[i - 1], items[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(i - 1)))]);
+  }
+}
 
 }  // namespace ssl::data

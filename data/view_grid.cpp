@@ -1,5 +1,7 @@
 #include "sslkit/data/view_grid.h"
 
+#include "sslkit/ssl/canvas.h"
+
 #include <c10/util/Exception.h>
 
 #include <algorithm>
@@ -9,67 +11,24 @@ namespace ssl::data {
 
 namespace {
 
-/// 3x5 glyphs, one row of 3 bits per entry (bit 2 = left column).
-const uint8_t* glyph(char ch) {
-  static const uint8_t digits[10][5] = {{7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7},
-                                        {5, 5, 7, 1, 1}, {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 2, 2},
-                                        {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
-  static const uint8_t equals[5] = {0, 7, 0, 7, 0}, hash[5] = {5, 7, 5, 7, 5}, minus[5] = {0, 0, 7, 0, 0},
-                       dot[5] = {0, 0, 0, 0, 2}, t[5] = {2, 7, 2, 2, 3}, y[5] = {5, 5, 7, 1, 6},
-                       p[5] = {6, 5, 6, 4, 4}, x[5] = {0, 5, 2, 5, 0};
-  if (ch >= '0' && ch <= '9') return digits[ch - '0'];
-  switch (ch) {
-    case '=': return equals;
-    case '#': return hash;
-    case '-': return minus;
-    case '.': return dot;
-    case 't': return t;
-    case 'y': return y;
-    case 'p': return p;
-    case 'x': return x;
-    default: return nullptr;
-  }
-}
-
 /// Copies one planar float tile [C, h, w] (normalized) into the canvas at (top, left), scaled up.
-void blit(torch::Tensor& canvas, const float* tile, int64_t channels, int64_t h, int64_t w, const Normalization& norm,
+void blit(Canvas& canvas, const float* tile, int64_t channels, int64_t h, int64_t w, const Normalization& norm,
           int64_t top, int64_t left, int64_t scale) {
-  auto px = canvas.accessor<uint8_t, 3>();
   for (int64_t y = 0; y < h * scale; ++y) {
     for (int64_t x = 0; x < w * scale; ++x) {
+      uint8_t rgb[3];
       for (int64_t k = 0; k < 3; ++k) {
         const int64_t c = channels == 3 ? k : 0;
         const float v = tile[(c * h + y / scale) * w + x / scale];
         const float value = (v * norm.stddev[static_cast<size_t>(c)] + norm.mean[static_cast<size_t>(c)]) * 255.0f;
-        px[top + y][left + x][k] = static_cast<uint8_t>(std::lround(std::clamp(value, 0.0f, 255.0f)));
+        rgb[k] = static_cast<uint8_t>(std::lround(std::clamp(value, 0.0f, 255.0f)));
       }
+      canvas.set(left + x, top + y, {rgb[0], rgb[1], rgb[2]});
     }
   }
 }
 
 }  // namespace
-
-int64_t text_width(const std::string& text, int64_t font_scale) {
-  return text.empty() ? 0 : static_cast<int64_t>(text.size()) * 4 * font_scale - font_scale;
-}
-
-void draw_text(torch::Tensor& canvas, const std::string& text, int64_t top, int64_t left, int64_t font_scale,
-               const std::array<uint8_t, 3>& color) {
-  auto px = canvas.accessor<uint8_t, 3>();
-  for (size_t i = 0; i < text.size(); ++i) {
-    const uint8_t* rows = glyph(text[i]);
-    if (!rows) continue;
-    const int64_t x0 = left + static_cast<int64_t>(i) * 4 * font_scale;
-    for (int64_t r = 0; r < 5 * font_scale; ++r) {
-      for (int64_t c = 0; c < 3 * font_scale; ++c) {
-        if (!((rows[r / font_scale] >> (2 - c / font_scale)) & 1)) continue;
-        const int64_t y = top + r, x = x0 + c;
-        if (y < 0 || x < 0 || y >= canvas.size(0) || x >= canvas.size(1)) continue;
-        for (int64_t k = 0; k < 3; ++k) px[y][x][k] = color[static_cast<size_t>(k)];
-      }
-    }
-  }
-}
 
 torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batch, const Normalization& norm,
                                const ViewGridOptions& options) {
@@ -97,11 +56,11 @@ torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batc
     cell_w = std::max(cell_w, L.columns * L.tw * s + (L.columns - 1) * s);
   }
   const int64_t tiles = 1 + static_cast<int64_t>(batch.views.size());
-  cell_w = std::max(cell_w, text_width("t=000", fs));
+  cell_w = std::max(cell_w, Canvas::text_width("t=000", fs));
   const int64_t caption = 5 * fs + 2 * fs;
   const int64_t row_h = cell_h + caption + pad, col_w = cell_w + pad;
-  auto canvas = torch::full({pad + rows * row_h, pad + tiles * col_w + pad, 3}, 40, torch::kUInt8);
-  const std::array<uint8_t, 3> white{255, 255, 255}, yellow{255, 210, 80};
+  Canvas canvas(pad + rows * row_h, pad + tiles * col_w + pad, {40, 40, 40});
+  const Rgb white{255, 255, 255}, yellow{255, 210, 80};
 
   const torch::Tensor originals_c = originals.contiguous();
   const Normalization identity{std::vector<float>(static_cast<size_t>(std::max<int64_t>(c, 3)), 0.0f),
@@ -121,7 +80,7 @@ torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batc
     blit(canvas, planes.data(), c, h, w, identity, top + (cell_h - h * s) / 2, left + (cell_w - w * s) / 2, s);
     const std::string label = batch.labels.defined() ? "y=" + std::to_string(batch.labels[b].item<int64_t>())
                                                      : "#" + std::to_string(batch.indices[b].item<int64_t>());
-    draw_text(canvas, label, top + cell_h + fs, left + (cell_w - text_width(label, fs)) / 2, fs, yellow);
+    canvas.text(left + (cell_w - Canvas::text_width(label, fs)) / 2, top + cell_h + fs, label, yellow, fs);
     left += col_w + pad;  // a wider gap after the original
 
     for (size_t v = 0; v < batch.views.size(); ++v) {
@@ -142,11 +101,11 @@ torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batc
       } else if (L.patches > 1) {
         text = "p0-" + std::to_string(L.patches - 1);
       }
-      draw_text(canvas, text, top + cell_h + fs, left + (cell_w - text_width(text, fs)) / 2, fs, white);
+      canvas.text(left + (cell_w - Canvas::text_width(text, fs)) / 2, top + cell_h + fs, text, white, fs);
       left += col_w;
     }
   }
-  return canvas;
+  return canvas.pixels();
 }
 
 }  // namespace ssl::data

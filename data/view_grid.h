@@ -3,7 +3,6 @@
 
 #include <torch/arg.h>
 
-#include <array>
 #include <string>
 
 namespace ssl::data {
@@ -25,13 +24,5 @@ struct ViewGridOptions {
 /// un-normalized with `norm` for display. Returns RGB uint8 [H, W, 3].
 torch::Tensor render_view_grid(const torch::Tensor& originals, const Batch& batch, const Normalization& norm,
                                const ViewGridOptions& options = {});
-
-/// Draws `text` (digits, "=", "#", "-", ".", and the letters t, y, p, x) in the 3x5 font at (top, left) of
-/// an RGB uint8 [H, W, 3] canvas, clipped to it; other characters draw as a blank.
-void draw_text(torch::Tensor& canvas, const std::string& text, int64_t top, int64_t left, int64_t font_scale,
-               const std::array<uint8_t, 3>& color);
-
-/// Width in screen pixels of `text` drawn by `draw_text`.
-int64_t text_width(const std::string& text, int64_t font_scale);
 
 }  // namespace ssl::data

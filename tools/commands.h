@@ -17,4 +17,7 @@ int bench_main(int argc, char** argv);
 /// `sslkit views`: a PNG grid of a pretext view's inputs for a few images.
 int views_main(int argc, char** argv);
 
+/// `sslkit report`: one table comparing run directories.
+int report_main(int argc, char** argv);
+
 }  // namespace ssl::cli

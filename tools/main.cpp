@@ -20,7 +20,8 @@ constexpr Subcommand kSubcommands[] = {
     {"probe", ssl::cli::probe_main, "linear-probe evaluation of a checkpoint's frozen encoder (or raw pixels)"},
     {"convert", ssl::cli::convert_main, "packs IDX files or an image folder into an HDF5 file (--data, --out)"},
     {"bench", ssl::cli::bench_main,
-     "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), sources (read throughput)"},
+     "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), train (training step), sources (reads)"},
+    {"report", ssl::cli::report_main, "one table comparing run directories (probe, kNN, low-label accuracies)"},
     {"views", ssl::cli::views_main, "a PNG grid of a pretext view's inputs and targets for a few images"},
 };
 

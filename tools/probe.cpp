@@ -1,60 +1,164 @@
-// sslkit probe: linear probe of a checkpoint's frozen encoder, or of raw pixels.
+// sslkit probe: evaluation of a checkpoint's frozen encoder (or of a baseline): linear probe, kNN, low-label
+// regimes, downstream metrics, and a dense (segmentation) probe.
 #include "cli.h"
 #include "commands.h"
 
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/ssl/device.h"
+#include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
+#include "sslkit/trainers/dense_probe.h"
 #include "sslkit/trainers/knn.h"
 #include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/scores.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace ssl::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<double> parse_fractions(const std::string& text) {
+  std::vector<double> fractions;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t used = 0;
+    double f = -1;
+    try {
+      f = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || !(f > 0 && f <= 1)) {
+      throw po::error("invalid --label-fraction '" + text + "': expected fractions in (0, 1] separated by commas");
+    }
+    fractions.push_back(f);
+  }
+  if (fractions.empty()) throw po::error("--label-fraction is empty: expected fractions in (0, 1] separated by commas");
+  return fractions;
+}
+
+std::vector<std::string> class_names(const std::string& data_spec, int64_t classes) {
+  if (data_spec != "fashion-mnist" || classes != 10) return {};
+  return {"t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"};
+}
+
+/// One low-label row: the probe on a class-balanced subset of the training split.
+struct FractionResult {
+  double fraction;
+  int64_t train_size;
+  trainers::LinearProbeResult probe;
+  trainers::ClassificationScores scores;
+  double knn = -1;
+};
+
+std::string fraction_json(const FractionResult& r) {
+  JsonObject o;
+  o.add("fraction", r.fraction).add("train_size", r.train_size).add("test_accuracy", r.scores.top1)
+      .add("top5_accuracy", r.scores.top5).add("balanced_accuracy", r.scores.balanced_accuracy)
+      .add("validation_accuracy", r.probe.validation_accuracy).add("weight_decay", r.probe.weight_decay);
+  if (r.knn >= 0) o.add("knn_accuracy", r.knn);
+  return o.str();
+}
+
+}  // namespace
 
 int probe_main(int argc, char** argv) {
   const trainers::LinearProbeOptions defaults;
+  const trainers::AugmentedProbeOptions sgd_defaults;
+  const trainers::DenseProbeOptions dense_defaults;
   po::options_description description("sslkit probe options");
   description.add_options()
-      ("checkpoint", po::value<std::string>(), "checkpoint file or run directory (holding checkpoint.pt)")
+      ("checkpoint", po::value<std::string>(), "checkpoint file or run directory (holding checkpoint.pt); with a "
+       "directory the JSON result is also saved there (probe.json, probe-<baseline>.json, probe-segmentation.json)")
       ("features", po::value<std::string>()->default_value("encoder"),
-       "encoder (the checkpoint's frozen encoder) | raw (normalized pixels, the baseline)")
+       "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a freshly initialized "
+       "encoder of the checkpoint's architecture, or of --encoder, seeded by --seed)")
+      ("encoder", po::value<std::string>()->default_value("convnet-s"),
+       "architecture of --features random-init when no checkpoint is given")
+      ("task", po::value<std::string>()->default_value("classification"),
+       "classification | segmentation (per-pixel foreground/background probe on the upsampled feature map)")
+      ("protocol", po::value<std::string>()->default_value("lbfgs"),
+       "lbfgs (logistic regression on fixed features) | sgd-augment (SimCLR paper: Nesterov SGD on cropped and "
+       "flipped views through the frozen encoder)")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
       ("test-data", po::value<std::string>(),
        "test images as their own spec (default: the test split of --data; needed when --data is an .h5 file "
        "or an image folder without train/ and test/)")
       ("max-train", po::value<int64_t>()->default_value(0), "use the first N training images only (0: all)")
+      ("label-fraction", po::value<std::string>()->default_value("1"),
+       "comma-separated fractions of the training labels, e.g. 0.01,0.1,1 (class-balanced subsets seeded by "
+       "--seed; one result row each)")
       ("validation-size", po::value<int64_t>()->default_value(defaults.validation_size()),
-       "training images held out to choose the L2 weight")
+       "training images held out to choose the L2 weight (at most 20% of the (sub)set)")
       ("max-iterations", po::value<int64_t>()->default_value(defaults.max_iterations()), "L-BFGS iterations per fit")
       ("batch-size", po::value<int64_t>()->default_value(1000), "feature-extraction batch size")
       ("knn-k", po::value<int64_t>()->default_value(200), "neighbours of the kNN classifier (0: skip kNN)")
       ("knn-temperature", po::value<double>()->default_value(0.1), "temperature of the kNN vote weights")
+      ("sgd-epochs", po::value<int64_t>()->default_value(sgd_defaults.epochs()), "sgd-augment: epochs")
+      ("sgd-lr", po::value<double>()->default_value(sgd_defaults.learning_rate()), "sgd-augment: peak learning rate")
+      ("sgd-batch-size", po::value<int64_t>()->default_value(sgd_defaults.batch_size()), "sgd-augment: batch size")
+      ("mask-threshold", po::value<int64_t>()->default_value(25),
+       "segmentation on data without masks: foreground = pixel value > this (0..255)")
+      ("seg-train-images", po::value<int64_t>()->default_value(dense_defaults.max_train_images()),
+       "segmentation: training images whose pixels fit the probe")
+      ("seg-pixels-per-image", po::value<int64_t>()->default_value(dense_defaults.pixels_per_image()),
+       "segmentation: pixels drawn per training image")
+      ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png (created if needed)")
       ("json", po::bool_switch(), "print the result as one JSON object");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit probe --checkpoint RUN_DIR|FILE [options]\n"
-                  "       sslkit probe --features raw [options]\n"
-                  "Linear probe: logistic regression on frozen, standardized features; reports test top-1.");
+                  "       sslkit probe --features raw|random-init [options]\n"
+                  "Linear probe: logistic regression on frozen, standardized features; reports test top-1, top-5,\n"
+                  "balanced accuracy and kNN; --label-fraction for low-label regimes; --task segmentation for the\n"
+                  "dense probe (PA, MPA, mIoU).");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto& v = *vm;
-  const std::string features = v["features"].as<std::string>();
-  if (features != "encoder" && features != "raw") {
-    throw po::error("invalid --features '" + features + "': expected encoder or raw");
+  const std::string features = v["features"].as<std::string>(), task = v["task"].as<std::string>(),
+                    protocol = v["protocol"].as<std::string>();
+  if (features != "encoder" && features != "raw" && features != "random-init") {
+    throw po::error("invalid --features '" + features + "': expected encoder, raw or random-init");
   }
-  const auto start = std::chrono::steady_clock::now();
+  if (task != "classification" && task != "segmentation") {
+    throw po::error("invalid --task '" + task + "': expected classification or segmentation");
+  }
+  if (protocol != "lbfgs" && protocol != "sgd-augment") {
+    throw po::error("invalid --protocol '" + protocol + "': expected lbfgs or sgd-augment");
+  }
+  if (protocol == "sgd-augment" && (features == "raw" || task == "segmentation")) {
+    throw po::error("--protocol sgd-augment needs an encoder (--features encoder or random-init) and --task classification");
+  }
+  const auto fractions = parse_fractions(v["label-fraction"].as<std::string>());
+  if (task == "segmentation" && (fractions.size() != 1 || fractions[0] != 1.0)) {
+    throw po::error("--label-fraction applies to --task classification only");
+  }
+  const int64_t threshold = v["mask-threshold"].as<int64_t>();
+  if (threshold < 0 || threshold > 255) throw po::error("--mask-threshold must be in 0..255, got " + std::to_string(threshold));
+  const uint64_t seed = v["seed"].as<uint64_t>();
+  const auto start = Clock::now();
 
   std::optional<Checkpoint> checkpoint;
-  std::string checkpoint_path;
-  if (features == "encoder") {
-    if (!v.count("checkpoint")) throw po::error("--checkpoint is required with --features encoder");
+  std::string checkpoint_path, run_dir;
+  if (features == "encoder" && !v.count("checkpoint")) {
+    throw po::error("--checkpoint is required with --features encoder");
+  }
+  if (v.count("checkpoint")) {
     checkpoint_path = v["checkpoint"].as<std::string>();
     if (std::filesystem::is_directory(checkpoint_path)) {
+      run_dir = checkpoint_path;
       checkpoint_path = (std::filesystem::path(checkpoint_path) / "checkpoint.pt").string();
     }
     checkpoint = load_checkpoint(checkpoint_path);
@@ -82,58 +186,177 @@ int probe_main(int argc, char** argv) {
   const auto norm = checkpoint && checkpoint->metadata.count("normalization")
                         ? data::parse_normalization(checkpoint->meta("normalization"))
                         : data::compute_normalization(train);
+  const torch::Device device = resolve_device(v["device"].as<std::string>());
 
-  torch::Tensor train_features, test_features;
+  Encoder encoder;
   std::string described = "raw pixels";
-  if (checkpoint) {
-    const torch::Device device = resolve_device(v["device"].as<std::string>());
+  if (features == "encoder") {
     TORCH_CHECK(checkpoint->meta_int("in_channels") == train.channels(), "checkpoint '", checkpoint_path,
                 "' encodes ", checkpoint->meta_int("in_channels"), "-channel images but data '", data_spec, "' has ",
                 train.channels(), " channels");
-    Encoder encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
+    encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
+    described = checkpoint->metadata.count("method") ? checkpoint->meta("method") + "/" + checkpoint->meta("encoder")
+                                                     : checkpoint->meta("encoder");
+  } else if (features == "random-init") {
+    const std::string name = checkpoint ? checkpoint->meta("encoder") : v["encoder"].as<std::string>();
+    encoder = trainers::random_init_encoder(name, train.channels(), train.height(), seed);
+    described = "random-init/" + name;
+  }
+  const std::string out_dir = v.count("out") ? v["out"].as<std::string>() : "";
+  if (!out_dir.empty()) ensure_directory(out_dir);
+  const bool as_json = v["json"].as<bool>();
+  JsonObject json;
+  json.add("task", task).add("features", features).add("protocol", protocol).add("model", described).add("data", data_spec);
+  if (checkpoint) json.add("checkpoint", checkpoint_path);
+  json.add("train_size", train.size()).add("test_size", test.size());
+  std::string suffix = task == "segmentation" ? "-segmentation" : "";
+  if (features != "encoder") suffix += "-" + features;
+  if (protocol != "lbfgs") suffix += "-" + protocol;
+
+  if (task == "segmentation") {
+    // Masks: the data set's own when it carries them, else foreground = pixel > threshold.
+    const bool own_masks = train.masks.defined() && test.masks.defined();
+    const auto train_masks = own_masks ? train.masks : trainers::threshold_masks(train.images, threshold);
+    const auto test_masks = own_masks ? test.masks : trainers::threshold_masks(test.images, threshold);
+    if (encoder) {
+      encoder->eval();
+      encoder->to(device);
+    }
+    const auto result = trainers::dense_probe(
+        encoder ? trainers::encoder_dense_features(*encoder) : trainers::raw_dense_features(), train.images,
+        train_masks, test.images, test_masks, norm, device,
+        trainers::DenseProbeOptions()
+            .max_train_images(v["seg-train-images"].as<int64_t>())
+            .pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
+            .batch_size(std::max<int64_t>(1, v["batch-size"].as<int64_t>() / 5))
+            .seed(seed)
+            .linear(trainers::LinearProbeOptions()
+                        .validation_size(v["validation-size"].as<int64_t>())
+                        .max_iterations(v["max-iterations"].as<int64_t>())
+                        .seed(seed)));
+    const double seconds = seconds_since(start);
+    const std::string masks = own_masks ? "the data's masks" : "mask = pixel > " + std::to_string(threshold);
+    if (!out_dir.empty()) {
+      write_file_atomic(out_dir + "/confusion.csv", trainers::confusion_csv(result.confusion, {"background", "foreground"}));
+      trainers::write_confusion_png(result.confusion, {"background", "foreground"}, out_dir + "/confusion.png");
+    }
+    json.add("masks", masks).add("feature_dim", result.feature_dim).add("train_pixels", result.train_pixels)
+        .add("weight_decay", result.weight_decay).add("pixel_accuracy", result.scores.pixel_accuracy)
+        .add("mean_pixel_accuracy", result.scores.mean_pixel_accuracy).add("mean_iou", result.scores.mean_iou)
+        .add_raw("iou", trainers::json_array(result.scores.iou))
+        .add_raw("confusion_matrix", trainers::json_matrix(result.confusion)).add("seconds", seconds);
+    if (as_json) {
+      std::printf("%s\n", json.str().c_str());
+    } else {
+      std::printf("segmentation probe on %s (%lld-d per pixel, %s, %lld training pixels, L2 %g): test PA %.2f%%  "
+                  "MPA %.2f%%  mIoU %.2f%%  (%.0f s)\n",
+                  described.c_str(), static_cast<long long>(result.feature_dim), masks.c_str(),
+                  static_cast<long long>(result.train_pixels), result.weight_decay,
+                  100 * result.scores.pixel_accuracy, 100 * result.scores.mean_pixel_accuracy,
+                  100 * result.scores.mean_iou, seconds);
+    }
+    if (!run_dir.empty()) write_file_atomic(run_dir + "/probe" + suffix + ".json", json.str() + "\n");
+    return 0;
+  }
+
+  torch::Tensor train_features, test_features;
+  double extraction_seconds = 0;
+  if (encoder) {
+    const auto extraction_start = Clock::now();
     const int64_t batch = v["batch-size"].as<int64_t>();
     train_features = trainers::extract_features(*encoder, train.images, norm, device, batch);
     test_features = trainers::extract_features(*encoder, test.images, norm, device, batch);
-    described = checkpoint->metadata.count("method") ? checkpoint->meta("method") + "/" + checkpoint->meta("encoder")
-                                                     : checkpoint->meta("encoder");
+    extraction_seconds = seconds_since(extraction_start);
   } else {
     train_features = trainers::raw_pixel_features(train.images, norm);
     test_features = trainers::raw_pixel_features(test.images, norm);
   }
-  const auto result = trainers::linear_probe(
-      train_features, train.labels, test_features, test.labels,
-      trainers::LinearProbeOptions()
-          .validation_size(v["validation-size"].as<int64_t>())
-          .max_iterations(v["max-iterations"].as<int64_t>())
-          .seed(v["seed"].as<uint64_t>()));
   const int64_t knn_k = v["knn-k"].as<int64_t>();
-  const double knn = knn_k > 0 ? trainers::knn_accuracy(train_features, train.labels, test_features, test.labels,
-                                                         trainers::KnnOptions().k(knn_k).temperature(
-                                                             v["knn-temperature"].as<double>()))
-                               : -1.0;
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto knn_options = trainers::KnnOptions().k(knn_k).temperature(v["knn-temperature"].as<double>());
+  const auto probe_options = trainers::LinearProbeOptions()
+                                 .validation_size(v["validation-size"].as<int64_t>())
+                                 .max_iterations(v["max-iterations"].as<int64_t>())
+                                 .seed(seed);
+  std::vector<FractionResult> rows;
+  for (const double fraction : fractions) {
+    FractionResult row{fraction, 0, {}, {}, -1};
+    const auto subset = trainers::class_balanced_subset(train.labels, fraction, seed);
+    row.train_size = subset.size(0);
+    const auto x = train_features.index_select(0, subset), y = train.labels.index_select(0, subset);
+    if (protocol == "sgd-augment") {
+      data::ImageSet part = train;
+      part.images = train.images.index_select(0, subset).contiguous();
+      part.labels = y;
+      row.probe = trainers::augmented_linear_probe(*encoder, part, test, norm, device,
+                                                   trainers::AugmentedProbeOptions()
+                                                       .epochs(v["sgd-epochs"].as<int64_t>())
+                                                       .learning_rate(v["sgd-lr"].as<double>())
+                                                       .batch_size(v["sgd-batch-size"].as<int64_t>())
+                                                       .seed(seed));
+    } else {
+      row.probe = trainers::linear_probe(x, y, test_features, test.labels, probe_options);
+    }
+    row.scores = trainers::classification_scores(row.probe.test_logits, test.labels);
+    if (knn_k > 0) row.knn = trainers::knn_accuracy(x, y, test_features, test.labels, knn_options);
+    rows.push_back(row);
+  }
+  const double seconds = seconds_since(start);
 
-  if (v["json"].as<bool>()) {
-    JsonObject json;
-    json.add("features", features).add("model", described).add("data", data_spec);
-    if (checkpoint) json.add("checkpoint", checkpoint_path);
-    json.add("feature_dim", result.feature_dim)
-        .add("train_size", train.size())
-        .add("test_size", test.size())
-        .add("test_accuracy", result.test_accuracy)
-        .add("validation_accuracy", result.validation_accuracy)
-        .add("weight_decay", result.weight_decay);
-    if (knn_k > 0) json.add("knn_accuracy", knn).add("knn_k", knn_k);
-    json.add("seconds", seconds);
+  // The headline numbers are those of the largest fraction (all labels by default).
+  const FractionResult& headline = *std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.fraction < b.fraction;
+  });
+  const auto names = class_names(data_spec, headline.scores.confusion.size(0));
+  if (!out_dir.empty()) {
+    write_file_atomic(out_dir + "/confusion.csv", trainers::confusion_csv(headline.scores.confusion, names));
+    trainers::write_confusion_png(headline.scores.confusion, names, out_dir + "/confusion.png");
+  }
+  json.add("feature_dim", headline.probe.feature_dim).add("label_fraction", headline.fraction)
+      .add("test_accuracy", headline.scores.top1).add("top5_accuracy", headline.scores.top5)
+      .add("balanced_accuracy", headline.scores.balanced_accuracy)
+      .add("validation_accuracy", headline.probe.validation_accuracy).add("weight_decay", headline.probe.weight_decay);
+  if (knn_k > 0) json.add("knn_accuracy", headline.knn).add("knn_k", knn_k);
+  if (encoder) {
+    json.add("extraction_seconds", extraction_seconds)
+        .add("extraction_images_per_second",
+             static_cast<double>(train.size() + test.size()) / std::max(extraction_seconds, 1e-9));
+  }
+  json.add_raw("per_class_accuracy", trainers::json_array(headline.scores.per_class_accuracy))
+      .add_raw("confusion_matrix", trainers::json_matrix(headline.scores.confusion));
+  std::string fraction_rows;
+  for (const auto& row : rows) fraction_rows += (fraction_rows.empty() ? "" : ",") + fraction_json(row);
+  json.add_raw("label_fractions", "[" + fraction_rows + "]").add("seconds", seconds);
+
+  if (as_json) {
     std::printf("%s\n", json.str().c_str());
   } else {
     std::printf("linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  "
                 "(L2 %g chosen on held-out, val %.2f%%, %.0f s)\n",
-                described.c_str(), static_cast<long long>(result.feature_dim), static_cast<long long>(train.size()),
-                static_cast<long long>(test.size()), 100 * result.test_accuracy, result.weight_decay,
-                100 * result.validation_accuracy, seconds);
-    if (knn_k > 0) std::printf("kNN (k=%lld, cosine, weighted votes) test top-1 %.2f%%\n", static_cast<long long>(knn_k), 100 * knn);
+                described.c_str(), static_cast<long long>(headline.probe.feature_dim),
+                static_cast<long long>(headline.train_size), static_cast<long long>(test.size()), 100 * headline.scores.top1,
+                headline.probe.weight_decay, 100 * headline.probe.validation_accuracy, seconds);
+    std::printf("top-5 %.2f%%  balanced accuracy %.2f%%  per class:", 100 * headline.scores.top5,
+                100 * headline.scores.balanced_accuracy);
+    for (size_t k = 0; k < headline.scores.per_class_accuracy.size(); ++k) {
+      std::printf(" %zu:%.1f", k, 100 * headline.scores.per_class_accuracy[k]);
+    }
+    std::printf("\n");
+    if (knn_k > 0) std::printf("kNN (k=%lld, cosine, weighted votes) test top-1 %.2f%%\n", static_cast<long long>(knn_k), 100 * headline.knn);
+    if (encoder) {
+      std::printf("feature extraction: %lld images in %.1f s (%.0f images/s)\n",
+                  static_cast<long long>(train.size() + test.size()), extraction_seconds,
+                  static_cast<double>(train.size() + test.size()) / std::max(extraction_seconds, 1e-9));
+    }
+    if (rows.size() > 1 || headline.fraction != 1.0) {
+      std::printf("%9s %7s %7s %7s %9s %7s %8s\n", "labels", "train", "top-1", "top-5", "balanced", "kNN", "L2");
+      for (const auto& row : rows) {
+        std::printf("%8g%% %7lld %6.2f%% %6.2f%% %8.2f%% %6.2f%% %8g\n", 100 * row.fraction,
+                    static_cast<long long>(row.train_size), 100 * row.scores.top1, 100 * row.scores.top5,
+                    100 * row.scores.balanced_accuracy, 100 * row.knn, row.probe.weight_decay);
+      }
+    }
   }
+  if (!run_dir.empty()) write_file_atomic(run_dir + "/probe" + suffix + ".json", json.str() + "\n");
   return 0;
 }
 

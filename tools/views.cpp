@@ -3,9 +3,9 @@
 #include "commands.h"
 
 #include "sslkit/data/loader.h"
-#include "sslkit/data/png.h"
 #include "sslkit/data/view_grid.h"
 #include "sslkit/data/views/registry.h"
+#include "sslkit/ssl/png.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -53,7 +53,7 @@ int views_main(int argc, char** argv) {
                       data::LoaderOptions(shown->size()).workers(0).shuffle(false).drop_last(false).seed(v["seed"].as<uint64_t>()));
   const data::Batch batch = loader.make_batch(epoch, 0);
   const auto canvas = data::render_view_grid(shown->images, batch, norm, data::ViewGridOptions().scale(scale));
-  data::write_png(out, canvas.data_ptr<uint8_t>(), canvas.size(0), canvas.size(1), 3);
+  write_png(out, canvas.data_ptr<uint8_t>(), canvas.size(0), canvas.size(1), 3);
   std::printf("wrote %s: %lld images x %s, %lldx%lld px\n", out.c_str(), static_cast<long long>(shown->size()),
               view.c_str(), static_cast<long long>(canvas.size(1)), static_cast<long long>(canvas.size(0)));
   return 0;

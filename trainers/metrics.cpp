@@ -24,11 +24,32 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-// Parses one flat JSON object as key -> value text (strings unquoted; escapes other than \" kept as is).
+// Parses one flat JSON object as key -> value text, recording keys in order of first appearance.
 Row parse_flat_object(const std::string& line, std::vector<std::string>& keys) {
   static const std::regex field(R"re("((?:[^"\\]|\\.)*)":("(?:[^"\\]|\\.)*"|[^,}]*))re");
+  // Keep the top level only: drop what lies inside nested brackets (outside strings).
+  std::string top;
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      if (depth <= 1) top += c;
+      if (c == '\\' && i + 1 < line.size()) {
+        if (depth <= 1) top += line[i + 1];
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '{' || c == '[') ++depth;
+    if (depth <= 1) top += c;
+    if (c == '}' || c == ']') --depth;
+  }
   Row row;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), field); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(top.begin(), top.end(), field); it != std::sregex_iterator(); ++it) {
     const std::string key = (*it)[1];
     std::string value = (*it)[2];
     if (value == "null") value.clear();
@@ -39,14 +60,19 @@ Row parse_flat_object(const std::string& line, std::vector<std::string>& keys) {
   return row;
 }
 
+}  // namespace
+
+std::map<std::string, std::string> parse_json_fields(const std::string& json) {
+  std::vector<std::string> keys;
+  return parse_flat_object(json, keys);
+}
+
 std::string csv_cell(const std::string& value) {
   if (value.find_first_of(",\"\n") == std::string::npos) return value;
   std::string quoted = "\"";
   for (char c : value) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
-
-}  // namespace
 
 void truncate_metrics(const std::string& jsonl_path, int64_t last_step) {
   if (!std::filesystem::exists(jsonl_path)) return;

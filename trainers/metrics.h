@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace ssl::trainers {
@@ -11,5 +12,12 @@ void truncate_metrics(const std::string& jsonl_path, int64_t last_step);
 /// Writes the rows of a JSON-lines metrics file (flat objects of numbers, strings, booleans or null) as CSV,
 /// atomically: one column per key in order of first appearance, empty cells where a row lacks the key.
 void write_metrics_csv(const std::string& jsonl_path, const std::string& csv_path);
+
+/// The top-level fields of one JSON object as key -> value text (strings unquoted, null as empty); the
+/// contents of nested arrays and objects are skipped (their key maps to an empty value).
+std::map<std::string, std::string> parse_json_fields(const std::string& json);
+
+/// `value` as one CSV cell: quoted (quotes doubled) when it holds a comma, quote or newline.
+std::string csv_cell(const std::string& value);
 
 }  // namespace ssl::trainers

@@ -2,9 +2,16 @@
 
 #include "sslkit/data/rng.h"
 
+#include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
 #include <torch/optim/lbfgs.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 
 namespace ssl::trainers {
@@ -16,6 +23,7 @@ struct LinearModel {
 
 LinearModel fit(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double weight_decay,
                 int64_t max_iterations) {
+  torch::AutoGradMode enable_grad(true);  // callers may hold a NoGradGuard for their feature extraction
   auto weight = torch::zeros({x.size(1), classes}, x.options()).requires_grad_(true);
   auto bias = torch::zeros({classes}, x.options()).requires_grad_(true);
   torch::optim::LBFGS optimizer({weight, bias}, torch::optim::LBFGSOptions(1.0)
@@ -49,15 +57,17 @@ void check_split(const torch::Tensor& features, const torch::Tensor& labels, con
 
 torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images, const data::Normalization& norm,
                                torch::Device device, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
   const bool was_training = encoder.is_training();
   encoder.eval();
-  encoder.to(device);
+  encoder.to(device);  // outside the inference guard: moved parameters must stay usable for training
   std::vector<torch::Tensor> chunks;
-  for (int64_t first = 0; first < images.size(0); first += batch_size) {
-    const int64_t count = std::min(batch_size, images.size(0) - first);
-    auto x = data::to_float_images(images.narrow(0, first, count), norm).to(device);
-    chunks.push_back(encoder.forward(x).to(torch::kFloat).cpu());
+  {
+    c10::InferenceMode inference;
+    for (int64_t first = 0; first < images.size(0); first += batch_size) {
+      const int64_t count = std::min(batch_size, images.size(0) - first);
+      auto x = data::to_float_images(images.narrow(0, first, count), norm).to(device);
+      chunks.push_back(encoder.forward(x).to(torch::kFloat).cpu());
+    }
   }
   encoder.train(was_training);
   return torch::cat(chunks, 0);
@@ -67,6 +77,58 @@ torch::Tensor raw_pixel_features(const torch::Tensor& images, const data::Normal
   return data::to_float_images(images, norm).flatten(1);
 }
 
+torch::Tensor LinearClassifier::logits(const torch::Tensor& features) const {
+  torch::NoGradGuard no_grad;
+  return torch::addmm(bias, (features.to(torch::kFloat) - mean) / stddev, weight);
+}
+
+LinearClassifier fit_linear_classifier(const torch::Tensor& train_features, const torch::Tensor& train_labels,
+                                       int64_t classes, const LinearProbeOptions& options) {
+  check_split(train_features, train_labels, "train");
+  TORCH_CHECK(!options.weight_decays().empty(), "linear probe: no candidate weight decays");
+  const int64_t n = train_features.size(0);
+  TORCH_CHECK(options.max_validation_fraction() > 0 && options.max_validation_fraction() < 1,
+              "linear probe: max validation fraction must be in (0, 1), got ", options.max_validation_fraction());
+  const int64_t validation_size = std::min(
+      options.validation_size(), static_cast<int64_t>(options.max_validation_fraction() * static_cast<double>(n)));
+  TORCH_CHECK(validation_size > 0 && validation_size < n, "linear probe: validation size ", validation_size,
+              " must be in (0, ", n, ")");
+
+  auto train_x = train_features.to(torch::kFloat);
+  LinearClassifier model;
+  model.mean = train_x.mean(0);
+  model.stddev = train_x.std(0).add_(1e-6);
+  train_x = (train_x - model.mean) / model.stddev;
+  auto train_y = train_labels.to(torch::kInt64);
+  if (classes <= 0) classes = train_y.max().item<int64_t>() + 1;
+
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  data::Rng rng(options.seed(), 0, 0, /*stream=*/0x9b0be);
+  data::shuffle(order, rng);
+  auto permutation = torch::tensor(order);
+  auto validation_index = permutation.narrow(0, 0, validation_size);
+  auto fit_index = permutation.narrow(0, validation_size, n - validation_size);
+  auto fit_x = train_x.index_select(0, fit_index), fit_y = train_y.index_select(0, fit_index);
+  auto validation_x = train_x.index_select(0, validation_index);
+  auto validation_y = train_y.index_select(0, validation_index);
+
+  model.validation_accuracy = -1;
+  for (const double weight_decay : options.weight_decays()) {
+    TORCH_CHECK(weight_decay >= 0, "linear probe: weight decay must be >= 0, got ", weight_decay);
+    const double acc = accuracy(fit(fit_x, fit_y, classes, weight_decay, options.max_iterations()), validation_x,
+                                validation_y);
+    if (acc > model.validation_accuracy) {
+      model.validation_accuracy = acc;
+      model.weight_decay = weight_decay;
+    }
+  }
+  const LinearModel fitted = fit(train_x, train_y, classes, model.weight_decay, options.max_iterations());
+  model.weight = fitted.weight;
+  model.bias = fitted.bias;
+  return model;
+}
+
 LinearProbeResult linear_probe(const torch::Tensor& train_features, const torch::Tensor& train_labels,
                                const torch::Tensor& test_features, const torch::Tensor& test_labels,
                                const LinearProbeOptions& options) {
@@ -74,47 +136,122 @@ LinearProbeResult linear_probe(const torch::Tensor& train_features, const torch:
   check_split(test_features, test_labels, "test");
   TORCH_CHECK(train_features.size(1) == test_features.size(1), "linear probe: train features have ",
               train_features.size(1), " dimensions, test features ", test_features.size(1));
-  TORCH_CHECK(!options.weight_decays().empty(), "linear probe: no candidate weight decays");
-  const int64_t n = train_features.size(0);
-  TORCH_CHECK(options.validation_size() > 0 && options.validation_size() < n, "linear probe: validation size ",
-              options.validation_size(), " must be in (0, ", n, ")");
-
-  auto train_x = train_features.to(torch::kFloat);
-  auto mean = train_x.mean(0);
-  auto stddev = train_x.std(0).add_(1e-6);
-  train_x = (train_x - mean) / stddev;
-  auto test_x = (test_features.to(torch::kFloat) - mean) / stddev;
-  auto train_y = train_labels.to(torch::kInt64);
-  auto test_y = test_labels.to(torch::kInt64);
-  const int64_t classes = std::max(train_y.max().item<int64_t>(), test_y.max().item<int64_t>()) + 1;
-
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  data::Rng rng(options.seed(), 0, 0, /*stream=*/0x9b0be);
-  for (size_t i = order.size() - 1; i > 0; --i) {
-    std::swap(order[i], order[static_cast<size_t>(rng.integer(0, static_cast<int64_t>(i)))]);
-  }
-  auto permutation = torch::tensor(order);
-  auto validation_index = permutation.narrow(0, 0, options.validation_size());
-  auto fit_index = permutation.narrow(0, options.validation_size(), n - options.validation_size());
-  auto fit_x = train_x.index_select(0, fit_index), fit_y = train_y.index_select(0, fit_index);
-  auto validation_x = train_x.index_select(0, validation_index);
-  auto validation_y = train_y.index_select(0, validation_index);
-
+  const int64_t classes =
+      std::max(train_labels.max().item<int64_t>(), test_labels.max().item<int64_t>()) + 1;
+  const LinearClassifier model = fit_linear_classifier(train_features, train_labels, classes, options);
   LinearProbeResult result;
-  result.feature_dim = train_x.size(1);
-  result.validation_accuracy = -1;
-  for (const double weight_decay : options.weight_decays()) {
-    TORCH_CHECK(weight_decay >= 0, "linear probe: weight decay must be >= 0, got ", weight_decay);
-    const double acc = accuracy(fit(fit_x, fit_y, classes, weight_decay, options.max_iterations()), validation_x,
-                                validation_y);
-    if (acc > result.validation_accuracy) {
-      result.validation_accuracy = acc;
-      result.weight_decay = weight_decay;
+  result.feature_dim = train_features.size(1);
+  result.weight_decay = model.weight_decay;
+  result.validation_accuracy = model.validation_accuracy;
+  result.test_logits = model.logits(test_features);
+  result.test_accuracy =
+      result.test_logits.argmax(1).eq(test_labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
+  return result;
+}
+
+torch::Tensor class_balanced_subset(const torch::Tensor& labels, double fraction, uint64_t seed) {
+  TORCH_CHECK(labels.dim() == 1 && labels.size(0) > 0, "label subset: labels must be a non-empty [N] tensor, got ",
+              labels.sizes());
+  TORCH_CHECK(fraction > 0 && fraction <= 1, "label fraction must be in (0, 1], got ", fraction);
+  const int64_t n = labels.size(0);
+  if (fraction == 1.0) return torch::arange(n, torch::kInt64);
+  const auto y = labels.to(torch::kInt64).contiguous();
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  for (int64_t i = 0; i < n; ++i) by_class[y.data_ptr<int64_t>()[i]].push_back(i);
+  const auto per_class = std::max<int64_t>(
+      1, std::llround(fraction * static_cast<double>(n) / static_cast<double>(by_class.size())));
+  std::vector<int64_t> chosen;
+  for (auto& [label, members] : by_class) {
+    data::Rng rng(seed, static_cast<uint64_t>(label), 0, /*stream=*/0x1abe1);
+    data::shuffle(members, rng);
+    const auto take = std::min<size_t>(members.size(), static_cast<size_t>(per_class));
+    chosen.insert(chosen.end(), members.begin(), members.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+  std::sort(chosen.begin(), chosen.end());
+  return torch::tensor(chosen, torch::kInt64);
+}
+
+Encoder random_init_encoder(const std::string& name, int64_t in_channels, int64_t image_size, uint64_t seed) {
+  torch::manual_seed(seed);
+  return make_encoder(name, EncoderOptions(in_channels).image_size(image_size));
+}
+
+LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::ImageSet& train,
+                                         const data::ImageSet& test, const data::Normalization& norm,
+                                         torch::Device device, const AugmentedProbeOptions& options) {
+  TORCH_CHECK(train.labelled() && test.labelled(), "augmented probe: train and test images need labels");
+  TORCH_CHECK(options.epochs() > 0 && options.batch_size() > 0, "augmented probe: epochs and batch size must be > 0, got ",
+              options.epochs(), " and ", options.batch_size());
+  data::validate(options.crop(), "augmented probe");
+  torch::AutoGradMode enable_grad(true);
+  const int64_t n = train.size(), classes = std::max(train.labels.max().item<int64_t>(),
+                                                     test.labels.max().item<int64_t>()) + 1;
+  const int64_t dim = encoder.feature_dim();
+  const data::Augmentation augment({options.crop(), data::HorizontalFlipOptions()}, norm);
+  const auto shape = augment.output_shape(train.channels(), train.height(), train.width());
+  const int64_t image_numel = shape[0] * shape[1] * shape[2];
+
+  torch::nn::BatchNorm1d standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(c10::nullopt));
+  torch::nn::Linear linear(dim, classes);
+  {
+    torch::NoGradGuard no_grad;  // zero start: the fit is a convex problem and needs no random draw
+    linear->weight.zero_();
+    linear->bias.zero_();
+  }
+  standardize->to(device);
+  linear->to(device);
+  torch::optim::SGD optimizer(linear->parameters(),
+                              torch::optim::SGDOptions(options.learning_rate()).momentum(options.momentum()).nesterov(true));
+  encoder.eval();
+  encoder.to(device);
+  const int64_t steps_per_epoch = (n + options.batch_size() - 1) / options.batch_size();
+  const int64_t total_steps = options.epochs() * steps_per_epoch;
+  const auto images = train.images.contiguous();
+  const auto labels = train.labels.to(torch::kInt64);
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    data::Rng order_rng(options.seed(), static_cast<uint64_t>(epoch), 0, /*stream=*/0x5eed);
+    data::shuffle(order, order_rng);
+    standardize->train();
+    for (int64_t first = 0; first < n; first += options.batch_size(), ++step) {
+      const int64_t count = std::min(options.batch_size(), n - first);
+      auto batch = torch::empty({count, shape[0], shape[1], shape[2]}, torch::kFloat);
+      float* out = batch.data_ptr<float>();
+      at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b) {
+          const int64_t index = order[static_cast<size_t>(first + b)];
+          data::Rng rng(options.seed(), static_cast<uint64_t>(epoch), static_cast<uint64_t>(index), /*stream=*/0xa06);
+          const data::ImageRef image{images.data_ptr<uint8_t>() + index * train.height() * train.width() * train.channels(),
+                                     train.height(), train.width(), train.channels()};
+          augment.apply(image, rng, out + b * image_numel);
+        }
+      });
+      torch::Tensor features;
+      {
+        torch::NoGradGuard no_grad;
+        features = encoder.forward(batch.to(device)).to(torch::kFloat);
+      }
+      auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
+      auto target = labels.index_select(0, index).to(device);
+      const double lr = 0.5 * options.learning_rate() *
+                        (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      optimizer.zero_grad();
+      auto loss = torch::nn::functional::cross_entropy(linear->forward(standardize->forward(features)), target);
+      loss.backward();
+      optimizer.step();
     }
   }
-  const LinearModel model = fit(train_x, train_y, classes, result.weight_decay, options.max_iterations());
-  result.test_accuracy = accuracy(model, test_x, test_y);
+  torch::NoGradGuard no_grad;
+  standardize->eval();
+  const auto test_features = extract_features(encoder, test.images, norm, device);
+  LinearProbeResult result;
+  result.feature_dim = dim;
+  result.test_logits = linear->forward(standardize->forward(test_features.to(device))).cpu();
+  result.test_accuracy =
+      result.test_logits.argmax(1).eq(test.labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
   return result;
 }
 

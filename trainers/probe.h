@@ -1,4 +1,5 @@
 #pragma once
+#include "sslkit/data/augment.h"
 #include "sslkit/data/dataset.h"
 #include "sslkit/ssl/encoders.h"
 
@@ -13,12 +14,33 @@ namespace ssl::trainers {
 struct LinearProbeOptions {
   /// Candidate L2 weights (penalty weight_decay * ||W||^2 added to the mean cross entropy).
   TORCH_ARG(std::vector<double>, weight_decays) = std::vector<double>{0.0, 1e-5, 1e-4, 1e-3, 1e-2};
-  /// Training examples held out to choose the L2 weight.
+  /// Training examples held out to choose the L2 weight (at most `max_validation_fraction` of them).
   TORCH_ARG(int64_t, validation_size) = 5000;
+  /// Upper bound on the held-out share of the training examples, so small (low-label) training sets keep
+  /// most of their examples for fitting: 600 images hold out 120.
+  TORCH_ARG(double, max_validation_fraction) = 0.2;
   /// L-BFGS iterations per fit.
   TORCH_ARG(int64_t, max_iterations) = 200;
   /// Seed of the held-out split.
   TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// A fitted probe: standardization statistics of the training split and the linear layer on top.
+struct LinearClassifier {
+  /// Per-feature mean [D] of the training split.
+  torch::Tensor mean;
+  /// Per-feature standard deviation [D] of the training split (+ 1e-6).
+  torch::Tensor stddev;
+  /// Weights [D, K].
+  torch::Tensor weight;
+  /// Biases [K].
+  torch::Tensor bias;
+  /// The chosen L2 weight.
+  double weight_decay = 0;
+  /// Accuracy on the held-out split with the chosen L2 weight.
+  double validation_accuracy = 0;
+  /// Class scores [N, K] of raw (unstandardized) features [N, D].
+  torch::Tensor logits(const torch::Tensor& features) const;
 };
 
 /// Result of a linear probe.
@@ -31,6 +53,8 @@ struct LinearProbeResult {
   double weight_decay = 0;
   /// Feature width.
   int64_t feature_dim = 0;
+  /// Class scores of the test split [N_test, K] (for top-5, per-class metrics and the confusion matrix).
+  torch::Tensor test_logits;
 };
 
 /// Frozen-encoder features [N, D] of uint8 images [N, H, W, C], computed in eval mode on `device`
@@ -41,10 +65,50 @@ torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images
 /// Raw-pixel features [N, H*W*C] (normalized), the baseline every representation must beat.
 torch::Tensor raw_pixel_features(const torch::Tensor& images, const data::Normalization& norm);
 
+/// Fits multinomial logistic regression (L-BFGS) on standardized training features, choosing the L2 weight
+/// by accuracy on a seeded held-out part of them, then refitting on all of them. `classes` <= 0: max label + 1.
+/// Deterministic for a fixed seed.
+LinearClassifier fit_linear_classifier(const torch::Tensor& train_features, const torch::Tensor& train_labels,
+                                       int64_t classes, const LinearProbeOptions& options = {});
+
 /// Fits the probe on train features/labels and reports top-1 on test. Standardization statistics and the
 /// L2 weight come from the training split only; the test split is used once, for the final accuracy.
 LinearProbeResult linear_probe(const torch::Tensor& train_features, const torch::Tensor& train_labels,
                                const torch::Tensor& test_features, const torch::Tensor& test_labels,
                                const LinearProbeOptions& options = {});
+
+/// Indices (sorted, int64) of a class-balanced subset holding `fraction` of the examples: every class
+/// contributes round(fraction * N / K) examples (all of its own when it has fewer), drawn by a per-class
+/// shuffle seeded by `seed`, so a smaller fraction's subset is a prefix-per-class of a larger one's (nested).
+/// fraction 1 returns every index. Throws unless 0 < fraction <= 1.
+torch::Tensor class_balanced_subset(const torch::Tensor& labels, double fraction, uint64_t seed);
+
+/// A freshly initialized encoder (the random-init baseline), its weights drawn after torch::manual_seed(seed).
+Encoder random_init_encoder(const std::string& name, int64_t in_channels, int64_t image_size, uint64_t seed);
+
+/// The SimCLR paper's linear evaluation (Chen et al. 2020, appendix B.5): a linear layer behind a
+/// BatchNorm without affine parameters, trained with Nesterov SGD (cosine learning rate, no weight decay) on
+/// random-resized-crop + flip views of the training images passed through the frozen encoder. The BatchNorm's
+/// test-time statistics are the cumulative average over all training batches.
+struct AugmentedProbeOptions {
+  /// Passes over the training images.
+  TORCH_ARG(int64_t, epochs) = 3;
+  /// Images per step.
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Peak learning rate (SimCLR: 0.1 x batch / 256), decayed to 0 by a cosine.
+  TORCH_ARG(double, learning_rate) = 0.1;
+  /// Nesterov momentum.
+  TORCH_ARG(double, momentum) = 0.9;
+  /// The crop of the training views.
+  TORCH_ARG(data::RandomResizedCropOptions, crop) = {};
+  /// Seed of the view draws and the batch order.
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// Trains and scores the augmented-view probe; the test split is encoded without augmentation and used once.
+/// `validation_accuracy` and `weight_decay` of the result are 0 (nothing is chosen on held-out data).
+LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::ImageSet& train,
+                                         const data::ImageSet& test, const data::Normalization& norm,
+                                         torch::Device device, const AugmentedProbeOptions& options = {});
 
 }  // namespace ssl::trainers

@@ -1,6 +1,6 @@
 #include "sslkit/data/loader.h"
-#include "sslkit/data/png.h"
 #include "sslkit/data/view_grid.h"
+#include "sslkit/ssl/png.h"
 #include "sslkit/data/views/jigsaw.h"
 #include "sslkit/data/views/patch_grid.h"
 #include "sslkit/data/views/registry.h"
@@ -195,7 +195,7 @@ TEST_CASE("Every registered view gives the same batch with 0 and 2 workers", "[d
 
 TEST_CASE("encode_png round-trips through an independent zlib decode", "[data][png]") {
   auto image = torch::randint(0, 256, {5, 7, 3}, torch::TensorOptions().dtype(torch::kUInt8));
-  const std::string png = D::encode_png(image.data_ptr<uint8_t>(), 5, 7, 3);
+  const std::string png = ssl::encode_png(image.data_ptr<uint8_t>(), 5, 7, 3);
   REQUIRE(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
   auto u32 = [&](size_t at) {
     return (uint32_t(uint8_t(png[at])) << 24) | (uint32_t(uint8_t(png[at + 1])) << 16) |

@@ -1,4 +1,4 @@
-#include "sslkit/data/png.h"
+#include "sslkit/ssl/png.h"
 
 #include "sslkit/ssl/files.h"
 
@@ -7,7 +7,7 @@
 
 #include <vector>
 
-namespace ssl::data {
+namespace ssl {
 
 namespace {
 
@@ -59,4 +59,4 @@ void write_png(const std::string& path, const uint8_t* pixels, int64_t height, i
   ssl::write_file_atomic(path, encode_png(pixels, height, width, channels));
 }
 
-}  // namespace ssl::data
+}  // namespace ssl

@@ -1,0 +1,212 @@
+#include "sslkit/trainers/report.h"
+
+#include "sslkit/trainers/metrics.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace ssl::trainers {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+double number(const std::map<std::string, std::string>& fields, const std::string& key) {
+  const auto found = fields.find(key);
+  if (found == fields.end() || found->second.empty()) return kNaN;
+  try {
+    return std::stod(found->second);
+  } catch (const std::exception&) {
+    return kNaN;
+  }
+}
+
+std::map<std::string, std::string> read_ini(const fs::path& path) {
+  std::map<std::string, std::string> values;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    values[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return values;
+}
+
+// Reads a probe JSON result into `summary`: top-level test/kNN accuracy and mean IoU, the label fractions.
+void read_probe(const fs::path& path, RunSummary& summary) {
+  const std::string json = read_text(path);
+  const auto fields = parse_json_fields(json);
+  const auto fractions = json.find("\"label_fractions\":[");
+  const double fraction = number(fields, "label_fraction");
+  if (std::isnan(fraction) || fraction == 1.0) summary.probe = number(fields, "test_accuracy");
+  summary.knn = number(fields, "knn_accuracy");
+  summary.mean_iou = number(fields, "mean_iou");
+  if (fractions == std::string::npos) return;
+  static const std::regex object(R"(\{[^{}]*\})");
+  const std::string rest = json.substr(fractions, json.find(']', fractions) - fractions);
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), object); it != std::sregex_iterator(); ++it) {
+    const auto row = parse_json_fields(it->str());
+    const double fraction = number(row, "fraction");
+    if (fraction < 1) summary.low_label[fraction] = number(row, "test_accuracy");
+  }
+}
+
+std::string percent(double value) {
+  if (std::isnan(value)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", 100 * value);
+  return text;
+}
+
+std::string fraction_header(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g%% labels", 100 * fraction);
+  return text;
+}
+
+}  // namespace
+
+RunSummary::RunSummary() : images_per_second(kNaN), probe(kNaN), knn(kNaN), mean_iou(kNaN) {}
+
+std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
+  const fs::path dir(run_dir);
+  TORCH_CHECK(fs::is_directory(dir), "run directory '", run_dir, "' not found");
+  RunSummary base;
+  base.run = run_dir;
+  const auto ini = read_ini(dir / "options.ini");
+  if (ini.count("method")) base.method = ini.at("method");
+  if (ini.count("encoder")) base.encoder = ini.at("encoder");
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string last;
+  for (std::string line; std::getline(metrics, line);)
+    if (!line.empty()) last = line;
+  if (!last.empty()) {
+    const auto row = parse_json_fields(last);
+    const double epoch = number(row, "epoch"), step = number(row, "step");
+    if (!std::isnan(epoch)) base.epochs = static_cast<int64_t>(epoch) + 1;
+    if (!std::isnan(step)) base.steps = static_cast<int64_t>(step);
+    base.images_per_second = number(row, "images_per_second");
+  }
+  TORCH_CHECK(!ini.empty() || !last.empty() || fs::exists(dir / "probe.json"), "run directory '", run_dir,
+              "' holds no options.ini, metrics.jsonl or probe.json");
+  // (features, classification result, segmentation result): the run's encoder first, then the baselines.
+  const char* const files[][3] = {{"encoder", "probe.json", "probe-segmentation.json"},
+                                  {"sgd-augment", "probe-sgd-augment.json", ""},
+                                  {"random-init", "probe-random-init.json", "probe-segmentation-random-init.json"},
+                                  {"raw", "probe-raw.json", "probe-segmentation-raw.json"}};
+  std::vector<RunSummary> out;
+  for (const auto& [features, classification, segmentation] : files) {
+    const bool has_classification = fs::exists(dir / classification);
+    const bool has_segmentation = *segmentation && fs::exists(dir / segmentation);
+    const bool baseline = std::string(features) == "random-init" || std::string(features) == "raw";
+    if (!out.empty() && !has_classification && !has_segmentation) continue;
+    RunSummary row = base;
+    row.features = features;
+    if (baseline) {
+      row.epochs = row.steps = -1;
+      row.images_per_second = kNaN;
+    }
+    if (std::string(features) == "raw") row.method = row.encoder = "";
+    if (has_classification) read_probe(dir / classification, row);
+    if (has_segmentation) {
+      RunSummary dense;
+      read_probe(dir / segmentation, dense);
+      row.mean_iou = dense.mean_iou;
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+ReportFormat parse_report_format(const std::string& name) {
+  if (name == "text") return ReportFormat::Text;
+  if (name == "markdown") return ReportFormat::Markdown;
+  TORCH_CHECK(name == "csv", "unknown report format '", name, "': expected one of text, markdown, csv");
+  return ReportFormat::Csv;
+}
+
+std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format) {
+  std::set<double> fractions;
+  bool dense = false;
+  for (const auto& run : runs) {
+    for (const auto& [fraction, accuracy] : run.low_label) fractions.insert(fraction);
+    dense = dense || !std::isnan(run.mean_iou);
+  }
+  std::vector<std::string> header{"run", "features", "method", "encoder", "epochs", "img/s", "probe top-1", "kNN top-1"};
+  for (double f : fractions) header.push_back(fraction_header(f));
+  if (dense) header.push_back("seg mIoU");
+  std::vector<std::vector<std::string>> rows{header};
+  for (const auto& run : runs) {
+    char ips[32] = "-";
+    if (!std::isnan(run.images_per_second)) std::snprintf(ips, sizeof ips, "%.0f", run.images_per_second);
+    std::vector<std::string> row{run.run,
+                                 run.features,
+                                 run.method.empty() ? "-" : run.method,
+                                 run.encoder.empty() ? "-" : run.encoder,
+                                 run.epochs < 0 ? "-" : std::to_string(run.epochs),
+                                 ips,
+                                 percent(run.probe),
+                                 percent(run.knn)};
+    for (double f : fractions) row.push_back(run.low_label.count(f) ? percent(run.low_label.at(f)) : "-");
+    if (dense) row.push_back(percent(run.mean_iou));
+    rows.push_back(row);
+  }
+
+  std::string out;
+  if (format == ReportFormat::Csv) {
+    for (const auto& row : rows) {
+      for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csv_cell(row[i] == "-" ? "" : row[i]);
+      out += "\n";
+    }
+    return out;
+  }
+  std::vector<size_t> width(header.size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  // Text columns: the first four left-aligned, numbers right-aligned.
+  auto cell = [&](const std::string& text, size_t i) {
+    const std::string pad(width[i] - text.size(), ' ');
+    return i < 4 ? text + pad : pad + text;
+  };
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (size_t i = 0; i < rows[r].size(); ++i) {
+      if (format == ReportFormat::Markdown) {
+        line += "| " + cell(rows[r][i], i) + " ";
+      } else {
+        line += (i ? "  " : "") + cell(rows[r][i], i);
+      }
+    }
+    if (format == ReportFormat::Markdown) line += "|";
+    out += line + "\n";
+    if (r == 0 && format == ReportFormat::Markdown) {
+      for (size_t i = 0; i < width.size(); ++i) out += "|" + std::string(width[i] + 1, '-') + (i < 4 ? "-" : ":");
+      out += "|\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace ssl::trainers
