@@ -10,7 +10,7 @@
 
 namespace ssl::data {
 
-std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const ImageSet> source,
+std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const Source> source,
                                                  const DataBenchmarkOptions& options) {
   TORCH_CHECK(options.batches() >= 1, "bench data: batches must be >= 1, got ", options.batches());
   TORCH_CHECK(source->size() >= options.batch_size() * (options.batches() + 1), "bench data: ",

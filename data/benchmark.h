@@ -1,5 +1,5 @@
 #pragma once
-#include "sslkit/data/dataset.h"
+#include "sslkit/data/sources/source.h"
 
 #include <torch/arg.h>
 
@@ -38,7 +38,7 @@ struct DataBenchmarkRow {
 };
 
 /// Times the Loader over `source` for every (view, workers) pair, normalizing with the source's statistics.
-std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const ImageSet> source,
+std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const Source> source,
                                                  const DataBenchmarkOptions& options);
 
 /// The rows as an aligned text table.

@@ -1,6 +1,7 @@
 #include "sslkit/data/dataset.h"
 
 #include "sslkit/data/idx.h"
+#include "sslkit/data/sources/source.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -24,20 +25,7 @@ std::string fashion_mnist_dir() {
   return env && *env ? env : "/usr/share/datasets/fashion-mnist";
 }
 
-ImageSet load_split(const std::string& spec, Split split) {
-  TORCH_CHECK(!spec.empty(), "empty --data: expected fashion-mnist or a folder of MNIST-format IDX files");
-  if (spec == "fashion-mnist") {
-    const std::string dir = fashion_mnist_dir();
-    TORCH_CHECK(std::filesystem::is_directory(dir), "data 'fashion-mnist': folder '", dir,
-                "' not found; install it with: apt-get install dataset-fashion-mnist");
-    return load_mnist_folder(dir, split);
-  }
-  TORCH_CHECK(std::filesystem::exists(spec), "data '", spec,
-              "' not found: expected fashion-mnist or a folder of MNIST-format IDX files");
-  TORCH_CHECK(std::filesystem::is_directory(spec), "data '", spec,
-              "' is not a folder: expected fashion-mnist or a folder of MNIST-format IDX files");
-  return load_mnist_folder(spec, split);
-}
+ImageSet load_split(const std::string& spec, Split split) { return materialize(*open_source(spec, split)); }
 
 ImageSet load_mnist_folder(const std::string& dir, Split split) {
   const std::string prefix = split == Split::Train ? "train" : "t10k";

@@ -44,9 +44,10 @@ struct Normalization {
 /// dataset-fashion-mnist location /usr/share/datasets/fashion-mnist.
 std::string fashion_mnist_dir();
 
-/// Loads a split from a data spec: "fashion-mnist" (the embedded default) or a folder holding the four
-/// MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-..., each plain or .gz).
-/// Throws one line naming the spec and what is missing or wrong.
+/// Loads a split of a data spec into memory: "fashion-mnist" (the embedded default), a folder holding the four
+/// MNIST-format files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-..., each plain or .gz), an .h5
+/// file or an image folder (see `open_source`, with default options). Throws one line naming the spec and
+/// what is missing or wrong.
 ImageSet load_split(const std::string& spec, Split split);
 
 /// Loads a split from a folder of MNIST-format IDX files, checking that images and labels agree in count.

@@ -7,13 +7,9 @@
 
 namespace ssl::data {
 
-Loader::Loader(std::shared_ptr<const ImageSet> source, std::shared_ptr<const ViewMaker> maker, LoaderOptions options)
+Loader::Loader(std::shared_ptr<const Source> source, std::shared_ptr<const ViewMaker> maker, LoaderOptions options)
     : source_(std::move(source)), maker_(std::move(maker)), options_(std::move(options)) {
-  TORCH_CHECK(source_ && source_->images.defined(), "Loader: no source images");
-  TORCH_CHECK(source_->images.scalar_type() == torch::kUInt8 && source_->images.dim() == 4,
-              "Loader: source images must be uint8 [N,H,W,C], got ", source_->images.scalar_type(), " ",
-              source_->images.sizes());
-  TORCH_CHECK(source_->images.is_contiguous(), "Loader: source images must be contiguous");
+  TORCH_CHECK(source_ && source_->size() > 0, "Loader: no source images");
   TORCH_CHECK(options_.batch_size() > 0, "Loader: batch size must be > 0, got ", options_.batch_size());
   TORCH_CHECK(options_.workers() >= 0, "Loader: workers must be >= 0, got ", options_.workers());
   TORCH_CHECK(options_.prefetch() > 0, "Loader: prefetch must be > 0, got ", options_.prefetch());
@@ -62,17 +58,19 @@ Batch Loader::make_batch(int64_t epoch, int64_t step) const {
   if (targets_per_image > 1) batch.targets = torch::empty({count, targets_per_image}, torch::kInt64);
   if (source_->labelled()) batch.labels = torch::empty({count}, torch::kInt64);
 
-  const uint8_t* pixels = source_->images.data_ptr<uint8_t>();
+  // The batch's images in one bulk read (runs of consecutive indices are one read for streaming sources).
   const int64_t image_numel = h * w * c;
+  std::vector<uint8_t> pixels(static_cast<size_t>(count * image_numel));
+  source_->read(order.data() + first, count, pixels.data(),
+                batch.labels.defined() ? batch.labels.data_ptr<int64_t>() : nullptr);
   std::vector<float*> outs(batch.views.size());
   for (int64_t k = 0; k < count; ++k) {
     const int64_t index = order[static_cast<size_t>(first + k)];
     for (size_t v = 0; v < outs.size(); ++v) outs[v] = batch.views[v].data_ptr<float>() + k * view_numel;
     Rng rng(options_.seed(), static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
     int64_t* target = batch.targets.defined() ? batch.targets.data_ptr<int64_t>() + k * targets_per_image : nullptr;
-    maker_->make({pixels + index * image_numel, h, w, c}, rng, outs.data(), target);
+    maker_->make({pixels.data() + k * image_numel, h, w, c}, rng, outs.data(), target);
     batch.indices.data_ptr<int64_t>()[k] = index;
-    if (batch.labels.defined()) batch.labels.data_ptr<int64_t>()[k] = source_->labels.data_ptr<int64_t>()[index];
   }
   return batch;
 }

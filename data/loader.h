@@ -1,5 +1,6 @@
 #pragma once
 #include "sslkit/data/dataset.h"
+#include "sslkit/data/sources/source.h"
 #include "sslkit/data/views/view_maker.h"
 
 #include <torch/arg.h>
@@ -53,7 +54,7 @@ struct LoaderOptions {
 /// Deterministic: the batch for (seed, epoch, step) is the same whatever the number of workers.
 class Loader {
  public:
-  Loader(std::shared_ptr<const ImageSet> source, std::shared_ptr<const ViewMaker> maker, LoaderOptions options);
+  Loader(std::shared_ptr<const Source> source, std::shared_ptr<const ViewMaker> maker, LoaderOptions options);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
@@ -75,7 +76,7 @@ class Loader {
   std::vector<int64_t> epoch_order(int64_t epoch) const;
   Batch to_device(Batch batch) const;
 
-  std::shared_ptr<const ImageSet> source_;
+  std::shared_ptr<const Source> source_;
   std::shared_ptr<const ViewMaker> maker_;
   LoaderOptions options_;
   bool pin_memory_ = false;

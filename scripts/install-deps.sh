@@ -8,6 +8,8 @@ packages=(
   libtorch-dev               # LibTorch 1.13 (CPU)
   libopenblas0-openmp        # switches libblas.so.3 from the reference BLAS (~5 GFLOP/s) to OpenBLAS (~160)
   zlib1g-dev                 # gzip IDX files
+  libhdf5-dev                # HDF5 data sets (optional: -DSSLKIT_WITH_HDF5=OFF)
+  libopencv-dev              # image folders (optional: -DSSLKIT_WITH_OPENCV=OFF)
   libboost-program-options-dev
   catch2                     # v2, tests
   dataset-fashion-mnist      # /usr/share/datasets/fashion-mnist

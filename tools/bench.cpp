@@ -3,9 +3,11 @@
 #include "commands.h"
 
 #include "sslkit/data/benchmark.h"
+#include "sslkit/data/sources/bench.h"
 #include "sslkit/data/views/registry.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/trainers/mi_benchmark.h"
+#include "sslkit/trainers/train_benchmark.h"
 
 #include <cstdio>
 #include <iterator>
@@ -121,7 +123,8 @@ int bench_data(int argc, char** argv) {
   for (auto w : d.workers()) workers_default += (workers_default.empty() ? "" : ",") + std::to_string(w);
   po::options_description description("sslkit bench data options");
   description.add_options()
-      ("data", po::value<std::string>()->default_value("fashion-mnist"), "fashion-mnist or a folder of IDX files")
+      ("data", po::value<std::string>()->default_value("fashion-mnist"),
+       "fashion-mnist, a folder of IDX files, an .h5 file or an image folder")
       ("views", po::value<std::string>()->default_value(views_default), "comma-separated view names")
       ("workers", po::value<std::string>()->default_value(workers_default), "comma-separated loader thread counts")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per batch")
@@ -140,8 +143,77 @@ int bench_data(int argc, char** argv) {
       .batches(v["batches"].as<int64_t>())
       .seed(v["seed"].as<uint64_t>());
   for (const auto& name : options.views()) data::make_view(name, data::Normalization{{0.5f}, {0.5f}});
-  auto source = std::make_shared<data::ImageSet>(data::load_split(v["data"].as<std::string>(), data::Split::Train));
+  const auto source = data::open_source(v["data"].as<std::string>(), data::Split::Train);
   std::cout << data::format_data_table(data::run_data_benchmark(source, options));
+  return 0;
+}
+
+int bench_sources(int argc, char** argv) {
+  const data::SourceBenchmarkOptions d;
+  po::options_description description("sslkit bench sources options");
+  description.add_options()
+      ("data", po::value<std::string>()->default_value("fashion-mnist"), "data spec to read (train split)")
+      ("reads", po::value<int64_t>()->default_value(d.reads()), "images read per access pattern")
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per bulk read")
+      ("no-memory", po::bool_switch(), "skip the in-memory comparison")
+      ("hdf5-cache-mib", po::value<double>()->default_value(4), "HDF5 chunk cache per data set, MiB");
+  add_source_options(description);
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench sources [--data SPEC] [options]\n"
+                  "Images/s of random single reads, random batches and sequential reads, vs an in-memory copy.");
+  if (!vm) return 0;
+  const auto& v = *vm;
+  const auto source = data::open_source(
+      v["data"].as<std::string>(), data::Split::Train,
+      source_options(v).hdf5_cache_bytes(static_cast<int64_t>(v["hdf5-cache-mib"].as<double>() * (1 << 20))));
+  const auto rows = data::run_source_benchmark(*source, data::SourceBenchmarkOptions()
+                                                            .reads(v["reads"].as<int64_t>())
+                                                            .batch_size(v["batch-size"].as<int64_t>())
+                                                            .seed(v["seed"].as<uint64_t>())
+                                                            .compare_memory(!v["no-memory"].as<bool>()));
+  std::cout << data::format_source_table(rows);
+  return 0;
+}
+
+int bench_train(int argc, char** argv) {
+  const trainers::TrainBenchmarkOptions d;
+  const trainers::PretrainOptions& c = d.config();
+  po::options_description description("sslkit bench train options");
+  description.add_options()
+      ("data", po::value<std::string>()->default_value(c.data()),
+       "fashion-mnist, a folder of IDX files, an .h5 file or an image folder")
+      ("method", po::value<std::string>()->default_value(c.method()), "pretext method")
+      ("encoder", po::value<std::string>()->default_value(c.encoder()), "encoder")
+      ("batch-size", po::value<int64_t>()->default_value(c.batch_size()), "images per batch")
+      ("precision", po::value<std::string>()->default_value(c.precision()), "fp32 | bf16 | fp16 (CUDA)")
+      ("workers", po::value<int64_t>()->default_value(c.workers()), "data loader threads")
+      ("steps", po::value<int64_t>()->default_value(d.steps()), "timed steps per measurement")
+      ("warmup-steps", po::value<int64_t>()->default_value(d.warmup_steps()), "untimed steps before each")
+      ("matmul-size", po::value<int64_t>()->default_value(d.matmul_size()), "side of the matmul peak's matrices");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench train [options]\n"
+                  "End-to-end, compute-only and data-only images/s of one training configuration, its GFLOP/s\n"
+                  "against the measured fp32 matmul peak, and peak memory.");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  trainers::TrainBenchmarkOptions options;
+  options.config()
+      .data(v["data"].as<std::string>())
+      .method(v["method"].as<std::string>())
+      .encoder(v["encoder"].as<std::string>())
+      .batch_size(v["batch-size"].as<int64_t>())
+      .precision(v["precision"].as<std::string>())
+      .workers(v["workers"].as<int64_t>())
+      .device(v["device"].as<std::string>())
+      .seed(v["seed"].as<uint64_t>());
+  options.steps(v["steps"].as<int64_t>())
+      .warmup_steps(v["warmup-steps"].as<int64_t>())
+      .matmul_size(v["matmul-size"].as<int64_t>());
+  const auto result = trainers::run_train_benchmark(options);
+  std::cout << trainers::format_train_table(options, result);
   return 0;
 }
 
@@ -149,6 +221,8 @@ constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
     {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
+    {"train", bench_train, "end-to-end vs compute-only vs data-only images/s of a training step, GFLOP/s, memory"},
+    {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
 
 }  // namespace

@@ -46,6 +46,30 @@ int apply_threads(const po::variables_map& vm) {
   return ssl::set_threads(threads);
 }
 
+void add_source_options(po::options_description& description) {
+  description.add_options()
+      ("image-size", po::value<int64_t>()->default_value(0),
+       "image folders: side of the square images in pixels (0: the first image's size)")
+      ("channels", po::value<int64_t>()->default_value(0), "image folders: 1 (gray) or 3 (color); 0: as the first image")
+      ("fit", po::value<std::string>()->default_value("resize"),
+       "image folders: resize (stretch) | crop (scale the shorter side, take the center)")
+      ("on-bad-image", po::value<std::string>()->default_value("skip"),
+       "image folders: skip (count unreadable files) | fail (stop at the first)");
+}
+
+data::SourceOptions source_options(const po::variables_map& vm) {
+  const int64_t size = vm["image-size"].as<int64_t>(), channels = vm["channels"].as<int64_t>();
+  if (size < 0) throw po::error("--image-size must be >= 0, got " + std::to_string(size));
+  if (channels != 0 && channels != 1 && channels != 3) {
+    throw po::error("invalid --channels " + std::to_string(channels) + ": expected 1 or 3 (0: as the first image)");
+  }
+  return data::SourceOptions()
+      .image_size(size)
+      .channels(channels)
+      .fit(data::parse_fit(vm["fit"].as<std::string>()))
+      .on_bad_image(data::parse_on_bad_image(vm["on-bad-image"].as<std::string>()));
+}
+
 std::map<std::string, std::string> to_strings(const po::variables_map& vm) {
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : vm) {

@@ -1,4 +1,6 @@
 #pragma once
+#include "sslkit/data/sources/source.h"
+
 #include <boost/program_options.hpp>
 
 #include <cstddef>
@@ -21,6 +23,12 @@ std::optional<po::variables_map> parse(const po::options_description& descriptio
 
 /// Applies --threads (0: all cores) and returns the thread count in force.
 int apply_threads(const po::variables_map& vm);
+
+/// Adds the options of image-folder decoding: --image-size, --channels, --fit, --on-bad-image.
+void add_source_options(po::options_description& description);
+
+/// The image-folder decoding options given (validated).
+data::SourceOptions source_options(const po::variables_map& vm);
 
 /// Every option that has a value, as text (for run metadata and options.ini).
 std::map<std::string, std::string> to_strings(const po::variables_map& vm);

@@ -8,7 +8,10 @@ int pretrain_main(int argc, char** argv);
 /// `sslkit probe`: linear-probe evaluation of a checkpoint (or of raw pixels).
 int probe_main(int argc, char** argv);
 
-/// `sslkit bench`: benchmarks (`mi`, `losses`, `data`), dispatched on argv[1].
+/// `sslkit convert`: packs an IDX pair or an image folder into an HDF5 file.
+int convert_main(int argc, char** argv);
+
+/// `sslkit bench`: benchmarks (`mi`, `losses`, `data`, `sources`), dispatched on argv[1].
 int bench_main(int argc, char** argv);
 
 /// `sslkit views`: a PNG grid of a pretext view's inputs for a few images.

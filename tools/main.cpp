@@ -18,7 +18,9 @@ using ssl::cli::Subcommand;
 constexpr Subcommand kSubcommands[] = {
     {"pretrain", ssl::cli::pretrain_main, "self-supervised pretraining (SimCLR by default) into a run directory"},
     {"probe", ssl::cli::probe_main, "linear-probe evaluation of a checkpoint's frozen encoder (or raw pixels)"},
-    {"bench", ssl::cli::bench_main, "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput)"},
+    {"convert", ssl::cli::convert_main, "packs IDX files or an image folder into an HDF5 file (--data, --out)"},
+    {"bench", ssl::cli::bench_main,
+     "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), sources (read throughput)"},
     {"report", ssl::cli::report_main, "one table comparing run directories (probe, kNN, low-label accuracies)"},
     {"views", ssl::cli::views_main, "a PNG grid of a pretext view's inputs and targets for a few images"},
 };

@@ -18,7 +18,7 @@ int pretrain_main(int argc, char** argv) {
   description.add_options()
       ("out", po::value<std::string>()->default_value(defaults.out_dir()), "run directory to write")
       ("data", po::value<std::string>()->default_value(defaults.data()),
-       "fashion-mnist or a folder of MNIST-format IDX files")
+       "fashion-mnist, a folder of MNIST-format IDX files, an .h5 file or an image folder")
       ("max-images", po::value<int64_t>()->default_value(0), "train on the first N images only (0: all)")
       ("method", po::value<std::string>()->default_value(defaults.method()), "pretext method: simclr")
       ("encoder", po::value<std::string>()->default_value(defaults.encoder()), "encoder: convnet-s | resnet18")
@@ -50,6 +50,7 @@ int pretrain_main(int argc, char** argv) {
       ("knn-subset", po::value<int64_t>()->default_value(defaults.knn_subset()),
        "images of each split the kNN monitor uses (0: all)")
       ("quiet,q", po::bool_switch(), "no progress line");
+  add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit pretrain [--out RUN_DIR] [options]\n"
@@ -77,6 +78,7 @@ int pretrain_main(int argc, char** argv) {
   options.out_dir(out_dir)
       .resume(v.count("resume") > 0)
       .data(v["data"].as<std::string>())
+      .source(source_options(v))
       .max_images(v["max-images"].as<int64_t>())
       .method(v["method"].as<std::string>())
       .encoder(v["encoder"].as<std::string>())

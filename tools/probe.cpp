@@ -92,6 +92,9 @@ int probe_main(int argc, char** argv) {
        "lbfgs (logistic regression on fixed features) | sgd-augment (SimCLR paper: Nesterov SGD on cropped and "
        "flipped views through the frozen encoder)")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
+      ("test-data", po::value<std::string>(),
+       "test images as their own spec (default: the test split of --data; needed when --data is an .h5 file "
+       "or an image folder without train/ and test/)")
       ("max-train", po::value<int64_t>()->default_value(0), "use the first N training images only (0: all)")
       ("label-fraction", po::value<std::string>()->default_value("1"),
        "comma-separated fractions of the training labels, e.g. 0.01,0.1,1 (class-balanced subsets seeded by "
@@ -113,6 +116,7 @@ int probe_main(int argc, char** argv) {
        "segmentation: pixels drawn per training image")
       ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png (created if needed)")
       ("json", po::bool_switch(), "print the result as one JSON object");
+  add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit probe --checkpoint RUN_DIR|FILE [options]\n"
@@ -165,8 +169,20 @@ int probe_main(int argc, char** argv) {
   } else if (checkpoint && checkpoint->metadata.count("data")) {
     data_spec = checkpoint->meta("data");
   }
-  const auto train = data::head(data::load_split(data_spec, data::Split::Train), v["max-train"].as<int64_t>());
-  const auto test = data::load_split(data_spec, data::Split::Test);
+  auto source_options = cli::source_options(v);
+  if (checkpoint && source_options.image_size() == 0) source_options.image_size(checkpoint->meta_int("image_size"));
+  if (checkpoint && source_options.channels() == 0) source_options.channels(checkpoint->meta_int("in_channels"));
+  const auto train = data::materialize(*data::head(data::open_source(data_spec, data::Split::Train, source_options),
+                                                   v["max-train"].as<int64_t>()));
+  const auto test = v.count("test-data")
+                        ? data::materialize(*data::open_test_source(v["test-data"].as<std::string>(), source_options))
+                        : data::materialize(*data::open_source(data_spec, data::Split::Test, source_options));
+  TORCH_CHECK(train.labelled() && test.labelled(), "the linear probe needs labels: data '",
+              train.labelled() ? test.origin : train.origin, "' has none");
+  TORCH_CHECK(train.height() == test.height() && train.width() == test.width() &&
+                  train.channels() == test.channels(),
+              "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
+              test.height(), "x", test.width(), "x", test.channels());
   const auto norm = checkpoint && checkpoint->metadata.count("normalization")
                         ? data::parse_normalization(checkpoint->meta("normalization"))
                         : data::compute_normalization(train);

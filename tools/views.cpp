@@ -49,7 +49,7 @@ int views_main(int argc, char** argv) {
   const auto norm = data::compute_normalization(set);
   auto shown = std::make_shared<data::ImageSet>(data::head(set, count));
   const auto maker = data::make_view(view, norm);
-  data::Loader loader(shown, maker,
+  data::Loader loader(std::make_shared<data::MemorySource>(*shown), maker,
                       data::LoaderOptions(shown->size()).workers(0).shuffle(false).drop_last(false).seed(v["seed"].as<uint64_t>()));
   const data::Batch batch = loader.make_batch(epoch, 0);
   const auto canvas = data::render_view_grid(shown->images, batch, norm, data::ViewGridOptions().scale(scale));

@@ -105,15 +105,15 @@ PretrainResult pretrain(const PretrainOptions& options) {
   }
   torch::manual_seed(options.seed());
 
-  const data::ImageSet full_train = data::load_split(options.data(), data::Split::Train);
-  auto train_set = std::make_shared<const data::ImageSet>(data::head(full_train, options.max_images()));
+  const auto full_train = data::open_source(options.data(), data::Split::Train, options.source());
+  const std::shared_ptr<const data::Source> train_set = data::head(full_train, options.max_images());
   const data::Normalization norm = data::compute_normalization(*train_set);
   std::optional<KnnMonitorData> monitor;
   if (options.knn_monitor()) {
-    TORCH_CHECK(full_train.labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
-    monitor = KnnMonitorData{data::head(full_train, options.knn_subset()),
-                             data::head(data::load_split(options.data(), data::Split::Test), options.knn_subset()),
-                             norm, KnnOptions()};
+    TORCH_CHECK(full_train->labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
+    const auto test = data::open_source(options.data(), data::Split::Test, options.source());
+    monitor = KnnMonitorData{data::materialize(*data::head(full_train, options.knn_subset())),
+                             data::materialize(*data::head(test, options.knn_subset())), norm, KnnOptions()};
   }
 
   Encoder encoder = make_encoder(
@@ -146,6 +146,11 @@ PretrainResult pretrain(const PretrainOptions& options) {
                  options.encoder().c_str(), options.data().c_str(), static_cast<long long>(train_set->size()),
                  static_cast<long long>(train_set->height()), static_cast<long long>(train_set->width()),
                  static_cast<long long>(train_set->channels()));
+    const auto skipped = train_set->skipped();
+    if (!skipped.empty()) {
+      std::fprintf(stderr, "sslkit pretrain: skipped %zu unreadable image files (first: %s)\n", skipped.size(),
+                   skipped[0].c_str());
+    }
   }
   return train_loop(*method, loader, options, metadata, monitor ? &*monitor : nullptr,
                     resume_from ? &*resume_from : nullptr);

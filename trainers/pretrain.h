@@ -1,4 +1,5 @@
 #pragma once
+#include "sslkit/data/sources/source.h"
 #include "sslkit/trainers/methods/simclr.h"
 #include "sslkit/trainers/optim.h"
 
@@ -17,8 +18,10 @@ using OptionStrings = std::map<std::string, std::string>;
 struct PretrainOptions {
   /// Run directory: checkpoint.pt, metrics.jsonl and options.ini are written there.
   TORCH_ARG(std::string, out_dir) = "runs/simclr";
-  /// Data spec: "fashion-mnist" or a folder of MNIST-format IDX files.
+  /// Data spec: "fashion-mnist", a folder of MNIST-format IDX files, an .h5 file or an image folder.
   TORCH_ARG(std::string, data) = "fashion-mnist";
+  /// How an image folder is decoded (size, channels, unreadable files).
+  TORCH_ARG(data::SourceOptions, source) = {};
   /// Use only the first N training images (0: all).
   TORCH_ARG(int64_t, max_images) = 0;
   /// Pretext method name.

@@ -7,14 +7,14 @@ namespace D = ssl::data;
 
 namespace {
 
-std::shared_ptr<const D::ImageSet> synthetic_set(int64_t n) {
-  auto set = std::make_shared<D::ImageSet>();
-  set->images = torch::randint(0, 256, {n, 12, 12, 1}, torch::TensorOptions().dtype(torch::kUInt8));
-  set->labels = torch::arange(n, torch::kInt64).remainder(10);
-  return set;
+std::shared_ptr<const D::Source> synthetic_set(int64_t n) {
+  D::ImageSet set;
+  set.images = torch::randint(0, 256, {n, 12, 12, 1}, torch::TensorOptions().dtype(torch::kUInt8));
+  set.labels = torch::arange(n, torch::kInt64).remainder(10);
+  return std::make_shared<D::MemorySource>(std::move(set));
 }
 
-std::vector<D::Batch> epoch_batches(const std::shared_ptr<const D::ImageSet>& set, int64_t workers, int64_t epoch) {
+std::vector<D::Batch> epoch_batches(const std::shared_ptr<const D::Source>& set, int64_t workers, int64_t epoch) {
   auto maker = std::make_shared<D::TwoViews>(D::ContrastiveAugmentOptions(), D::Normalization{{0.5f}, {0.25f}});
   D::Loader loader(set, maker, D::LoaderOptions(8).workers(workers).prefetch(2).seed(42));
   loader.start_epoch(epoch);

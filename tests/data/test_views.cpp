@@ -35,7 +35,7 @@ std::shared_ptr<D::ImageSet> coded_set(int64_t n, int64_t side) {
 
 D::Batch one_batch(const std::shared_ptr<D::ImageSet>& set, std::shared_ptr<const D::ViewMaker> maker,
                    int64_t workers = 0) {
-  D::Loader loader(set, std::move(maker), D::LoaderOptions(set->size()).shuffle(false).workers(workers).seed(9));
+  D::Loader loader(std::make_shared<D::MemorySource>(*set), std::move(maker), D::LoaderOptions(set->size()).shuffle(false).workers(workers).seed(9));
   loader.start_epoch(1);
   return *loader.next();
 }
@@ -176,8 +176,9 @@ TEST_CASE("Every registered view gives the same batch with 0 and 2 workers", "[d
   for (const auto& name : D::view_names()) {
     INFO(name);
     auto maker = D::make_view(name, D::Normalization{{0.5f}, {0.25f}});
-    D::Loader serial(set, maker, D::LoaderOptions(4).workers(0).seed(3));
-    D::Loader threaded(set, maker, D::LoaderOptions(4).workers(2).seed(3));
+    const auto source = std::make_shared<D::MemorySource>(*set);
+    D::Loader serial(source, maker, D::LoaderOptions(4).workers(0).seed(3));
+    D::Loader threaded(source, maker, D::LoaderOptions(4).workers(2).seed(3));
     serial.start_epoch(2);
     threaded.start_epoch(2);
     for (int step = 0; step < 3; ++step) {

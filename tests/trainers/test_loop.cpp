@@ -268,8 +268,7 @@ TEST_CASE("A NaN loss stops the run naming the step, without touching the weight
   TempDir dir;
   auto options = tiny_run(dir.str()).checkpoint_every(5).workers(0);
   torch::manual_seed(options.seed());
-  auto train = std::make_shared<const ssl::data::ImageSet>(
-      ssl::data::head(ssl::data::load_split(options.data(), ssl::data::Split::Train), options.max_images()));
+  auto train = ssl::data::head(ssl::data::open_source(options.data(), ssl::data::Split::Train), options.max_images());
   const auto norm = ssl::data::compute_normalization(*train);
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   NanAfter method(encoder, /*bad_call=*/5);

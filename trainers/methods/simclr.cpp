@@ -8,7 +8,8 @@ SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(enco
   TORCH_CHECK(encoder_, "SimCLR needs an encoder");
   head_ = ProjectionHead(ProjectionHeadOptions(encoder_->feature_dim())
                              .hidden_dim(options_.projection_hidden_dim())
-                             .out_dim(options_.projection_dim()));
+                             .out_dim(options_.projection_dim())
+                             .batch_norm(options_.projection_batch_norm()));
   losses::NTXentLossImpl(losses::NTXentOptions().temperature(options_.temperature()));  // validates
 }
 

@@ -1,0 +1,110 @@
+#include "sslkit/data/sources/convert.h"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <filesystem>
+#include <optional>
+
+#ifdef SSLKIT_WITH_OPENCV
+#include "sslkit/data/sources/image_folder.h"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace ssl::data {
+namespace {
+
+#ifdef SSLKIT_WITH_OPENCV
+// Decodes the folder in blocks (in parallel once the output size is known) and appends each block.
+ConvertResult convert_image_folder(const std::string& root, const std::string& out, const ConvertOptions& options,
+                                   const std::function<void(int64_t, int64_t)>& progress) {
+  const ImageFolderListing listing = list_image_folder(root);
+  const int64_t n = static_cast<int64_t>(listing.files.size()), block = 256;
+  const bool labelled = !listing.labels.empty();
+  ImageDecoder decoder(options.source());
+  std::optional<Hdf5Writer> writer;
+  ConvertResult result;
+  result.labelled = labelled;
+  result.classes = listing.classes;
+  std::vector<std::optional<torch::Tensor>> decoded;
+  std::vector<uint8_t> pixels;
+  std::vector<int64_t> labels;
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first);
+    decoded.assign(static_cast<size_t>(count), std::nullopt);
+    int64_t k = 0;
+    for (; k < count && !decoder.fixed(); ++k) {
+      decoded[static_cast<size_t>(k)] = decoder.decode(listing.files[static_cast<size_t>(first + k)]);
+    }
+    at::parallel_for(k, count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        decoded[static_cast<size_t>(i)] = decoder.decode_fixed(listing.files[static_cast<size_t>(first + i)]);
+      }
+    });
+    pixels.clear();
+    labels.clear();
+    for (int64_t i = 0; i < count; ++i) {
+      const std::string& file = listing.files[static_cast<size_t>(first + i)];
+      const auto& image = decoded[static_cast<size_t>(i)];
+      if (!image) {
+        TORCH_CHECK(options.source().on_bad_image() == OnBadImage::Skip, bad_image_message(file));
+        result.skipped.push_back(file);
+        continue;
+      }
+      pixels.insert(pixels.end(), image->data_ptr<uint8_t>(), image->data_ptr<uint8_t>() + image->numel());
+      if (labelled) labels.push_back(listing.labels[static_cast<size_t>(first + i)]);
+    }
+    if (!writer && decoder.fixed()) {
+      writer.emplace(out, decoder.height(), decoder.width(), decoder.channels(), labelled, listing.classes,
+                     options.hdf5());
+    }
+    if (writer && !pixels.empty()) {
+      const int64_t images = static_cast<int64_t>(pixels.size()) / (decoder.height() * decoder.width() * decoder.channels());
+      writer->append(pixels.data(), labelled ? labels.data() : nullptr, images);
+    }
+    if (progress) progress(first + count, n);
+  }
+  TORCH_CHECK(writer && writer->size() > 0, "image folder '", root, "' holds no readable images (unreadable files: ", n,
+              ")");
+  result.images = writer->size();
+  result.height = decoder.height();
+  result.width = decoder.width();
+  result.channels = decoder.channels();
+  writer->finish();
+  return result;
+}
+#endif
+
+}  // namespace
+
+ConvertResult convert_to_hdf5(const std::string& spec, Split split, const std::string& out,
+                              const ConvertOptions& options, const std::function<void(int64_t, int64_t)>& progress) {
+  const std::string extension = fs::path(out).extension().string();
+  TORCH_CHECK(extension == ".h5" || extension == ".hdf5", "output '", out, "' must be an .h5 file");
+#ifndef SSLKIT_WITH_HDF5
+  TORCH_CHECK(false, "cannot write '", out, "': sslkit was built without HDF5 support (configure with -DSSLKIT_WITH_HDF5=ON)");
+#else
+  const ResolvedSpec resolved = resolve_spec(spec, split);
+  std::error_code ec;
+  TORCH_CHECK(!fs::equivalent(resolved.path, out, ec), "output '", out, "' is the input file");
+  if (resolved.kind == SpecKind::ImageFolder) {
+#ifdef SSLKIT_WITH_OPENCV
+    return convert_image_folder(resolved.path, out, options, progress);
+#endif
+  }
+  const auto source = open_source(spec, split, options.source());
+  write_hdf5(out, *source, options.hdf5(), progress);
+  ConvertResult result;
+  result.images = source->size();
+  result.height = source->height();
+  result.width = source->width();
+  result.channels = source->channels();
+  result.labelled = source->labelled();
+  result.classes = source->classes();
+  result.skipped = source->skipped();
+  return result;
+#endif
+}
+
+}  // namespace ssl::data

@@ -1,0 +1,230 @@
+#include "sslkit/data/sources/source.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+
+#ifdef SSLKIT_WITH_HDF5
+#include "sslkit/data/sources/hdf5.h"
+#endif
+#ifdef SSLKIT_WITH_OPENCV
+#include "sslkit/data/sources/image_folder.h"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace ssl::data {
+namespace {
+
+constexpr const char* kExpected =
+    "expected fashion-mnist or a folder (MNIST-format IDX files, or images) or an .h5 file";
+
+// The first `count` images of another source.
+class HeadSource : public Source {
+ public:
+  HeadSource(std::shared_ptr<const Source> source, int64_t count) : source_(std::move(source)), count_(count) {}
+  int64_t size() const override { return count_; }
+  int64_t height() const override { return source_->height(); }
+  int64_t width() const override { return source_->width(); }
+  int64_t channels() const override { return source_->channels(); }
+  bool labelled() const override { return source_->labelled(); }
+  std::vector<std::string> classes() const override { return source_->classes(); }
+  std::string origin() const override { return source_->origin(); }
+  std::vector<std::string> skipped() const override { return source_->skipped(); }
+  void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override {
+    for (int64_t k = 0; k < count; ++k) {
+      TORCH_CHECK(indices[k] >= 0 && indices[k] < count_, "'", origin(), "': image index ", indices[k],
+                  " is outside [0, ", count_, ")");
+    }
+    source_->read(indices, count, pixels, labels);
+  }
+
+ private:
+  std::shared_ptr<const Source> source_;
+  int64_t count_;
+};
+
+bool is_idx_folder(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().find("-idx3-ubyte") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+torch::Tensor Source::get(int64_t index) const {
+  auto image = torch::empty({height(), width(), channels()}, torch::kUInt8);
+  read(&index, 1, image.data_ptr<uint8_t>(), nullptr);
+  return image;
+}
+
+int64_t Source::label(int64_t index) const {
+  TORCH_CHECK(labelled(), "'", origin(), "' has no labels");
+  std::vector<uint8_t> pixels(static_cast<size_t>(image_bytes()));
+  int64_t label = -1;
+  read(&index, 1, pixels.data(), &label);
+  return label;
+}
+
+MemorySource::MemorySource(ImageSet set, std::vector<std::string> classes)
+    : set_(std::move(set)), classes_(std::move(classes)) {
+  TORCH_CHECK(set_.images.defined() && set_.images.scalar_type() == torch::kUInt8 && set_.images.dim() == 4,
+              "'", set_.origin, "': images must be uint8 [N,H,W,C]");
+  TORCH_CHECK(set_.size() > 0, "'", set_.origin, "': no images");
+  set_.images = set_.images.contiguous();
+  if (set_.labelled()) {
+    TORCH_CHECK(set_.labels.dim() == 1 && set_.labels.size(0) == set_.size(), "'", set_.origin, "': ",
+                set_.labels.numel(), " labels for ", set_.size(), " images");
+    set_.labels = set_.labels.to(torch::kInt64).contiguous();
+  }
+}
+
+void MemorySource::read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const {
+  const int64_t n = size(), bytes = image_bytes();
+  const uint8_t* from = set_.images.data_ptr<uint8_t>();
+  const int64_t* all_labels = labelled() ? set_.labels.data_ptr<int64_t>() : nullptr;
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t index = indices[k];
+    TORCH_CHECK(index >= 0 && index < n, "'", set_.origin, "': image index ", index, " is outside [0, ", n, ")");
+    std::memcpy(pixels + k * bytes, from + index * bytes, static_cast<size_t>(bytes));
+    if (labels && all_labels) labels[k] = all_labels[index];
+  }
+}
+
+OnBadImage parse_on_bad_image(const std::string& text) {
+  if (text == "skip") return OnBadImage::Skip;
+  if (text == "fail") return OnBadImage::Fail;
+  TORCH_CHECK(false, "invalid --on-bad-image '", text, "': expected skip or fail");
+}
+
+Fit parse_fit(const std::string& text) {
+  if (text == "resize") return Fit::Resize;
+  if (text == "crop") return Fit::Crop;
+  TORCH_CHECK(false, "invalid --fit '", text, "': expected resize or crop");
+}
+
+ResolvedSpec resolve_spec(const std::string& spec, Split split) {
+  TORCH_CHECK(!spec.empty(), "empty --data: ", kExpected);
+  if (spec == "fashion-mnist") {
+    const std::string dir = fashion_mnist_dir();
+    TORCH_CHECK(fs::is_directory(dir), "data 'fashion-mnist': folder '", dir,
+                "' not found; install it with: apt-get install dataset-fashion-mnist");
+    return {SpecKind::Idx, dir};
+  }
+  std::error_code ec;
+  TORCH_CHECK(fs::exists(spec, ec), "data '", spec, "' not found: ", kExpected);
+  if (fs::is_directory(spec, ec)) {
+    if (is_idx_folder(spec)) return {SpecKind::Idx, spec};
+    if (fs::is_directory(fs::path(spec) / "train") && fs::is_directory(fs::path(spec) / "test")) {
+      return {SpecKind::ImageFolder, (fs::path(spec) / (split == Split::Train ? "train" : "test")).string()};
+    }
+    TORCH_CHECK(split == Split::Train, "data '", spec,
+                "' is an image folder without train/ and test/ subfolders, so it has no test split: give one with "
+                "--test-data FOLDER");
+    return {SpecKind::ImageFolder, spec};
+  }
+  const std::string extension = fs::path(spec).extension().string();
+  TORCH_CHECK(extension == ".h5" || extension == ".hdf5", "data '", spec, "' is a file but not an .h5 file: ",
+              kExpected);
+  TORCH_CHECK(split == Split::Train, "data '", spec,
+              "' is an HDF5 file, which holds one split: give the test split as its own file (--test-data FILE.h5)");
+  return {SpecKind::Hdf5, spec};
+}
+
+std::shared_ptr<const Source> open_source(const std::string& spec, Split split, const SourceOptions& options) {
+  const ResolvedSpec resolved = resolve_spec(spec, split);
+  switch (resolved.kind) {
+    case SpecKind::Idx:
+      return std::make_shared<MemorySource>(load_mnist_folder(resolved.path, split));
+    case SpecKind::Hdf5:
+#ifdef SSLKIT_WITH_HDF5
+      return std::make_shared<Hdf5Source>(resolved.path, options.hdf5_cache_bytes());
+#else
+      TORCH_CHECK(false, "data '", spec, "': sslkit was built without HDF5 support (configure with -DSSLKIT_WITH_HDF5=ON)");
+#endif
+    case SpecKind::ImageFolder:
+#ifdef SSLKIT_WITH_OPENCV
+      return std::make_shared<ImageFolderSource>(resolved.path, options);
+#else
+      TORCH_CHECK(false, "data '", spec,
+                  "' is an image folder: sslkit was built without OpenCV support (configure with -DSSLKIT_WITH_OPENCV=ON)");
+#endif
+  }
+  TORCH_CHECK(false, "data '", spec, "': unknown kind");
+}
+
+std::shared_ptr<const Source> open_test_source(const std::string& spec, const SourceOptions& options) {
+  const ResolvedSpec train = resolve_spec(spec, Split::Train);
+  const bool single_split = train.kind == SpecKind::Hdf5 || (train.kind == SpecKind::ImageFolder && train.path == spec);
+  return open_source(spec, single_split ? Split::Train : Split::Test, options);
+}
+
+std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t count) {
+  if (count <= 0 || count >= source->size()) return source;
+  return std::make_shared<HeadSource>(std::move(source), count);
+}
+
+ImageSet materialize(const Source& source) {
+  if (const auto* memory = dynamic_cast<const MemorySource*>(&source)) return memory->set();
+  ImageSet set;
+  set.origin = source.origin();
+  set.images = torch::empty({source.size(), source.height(), source.width(), source.channels()}, torch::kUInt8);
+  if (source.labelled()) set.labels = torch::empty({source.size()}, torch::kInt64);
+  std::vector<int64_t> indices(static_cast<size_t>(source.size()));
+  std::iota(indices.begin(), indices.end(), 0);
+  source.read(indices.data(), source.size(), set.images.data_ptr<uint8_t>(),
+              source.labelled() ? set.labels.data_ptr<int64_t>() : nullptr);
+  return set;
+}
+
+Normalization compute_normalization(const Source& source) {
+  const int64_t c = source.channels(), bytes = source.image_bytes();
+  const int64_t block = std::max<int64_t>(1, (8 << 20) / bytes);
+  std::vector<uint8_t> pixels(static_cast<size_t>(std::min(block, source.size()) * bytes));
+  std::vector<int64_t> indices;
+  std::vector<int64_t> sum(static_cast<size_t>(c), 0), squares(static_cast<size_t>(c), 0);
+  for (int64_t first = 0; first < source.size(); first += block) {
+    const int64_t count = std::min(block, source.size() - first);
+    indices.resize(static_cast<size_t>(count));
+    std::iota(indices.begin(), indices.end(), first);
+    source.read(indices.data(), count, pixels.data(), nullptr);
+    for (int64_t i = 0; i < count * bytes; ++i) {
+      const int64_t value = pixels[static_cast<size_t>(i)];
+      sum[static_cast<size_t>(i % c)] += value;
+      squares[static_cast<size_t>(i % c)] += value * value;
+    }
+  }
+  const double n = static_cast<double>(source.size() * source.height() * source.width());
+  Normalization norm;
+  for (size_t k = 0; k < static_cast<size_t>(c); ++k) {
+    const double mean = static_cast<double>(sum[k]) / n;
+    // Sum of squared deviations from integer sums: Q - S^2 / n, exact up to the final divisions.
+    const double deviations = static_cast<double>(squares[k]) - static_cast<double>(sum[k]) * mean;
+    const double stddev = n > 1 ? std::sqrt(std::max(deviations, 0.0) / (n - 1)) / 255.0 : 0.0;
+    norm.mean.push_back(static_cast<float>(mean / 255.0));
+    norm.stddev.push_back(static_cast<float>(std::max(stddev, 1e-6)));
+  }
+  return norm;
+}
+
+bool built_with_hdf5() {
+#ifdef SSLKIT_WITH_HDF5
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool built_with_opencv() {
+#ifdef SSLKIT_WITH_OPENCV
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace ssl::data

@@ -1,0 +1,186 @@
+#include "sslkit/trainers/train_benchmark.h"
+
+#include "sslkit/ssl/device.h"
+#include "sslkit/ssl/flops.h"
+#include "sslkit/trainers/optim.h"
+#include "sslkit/trainers/precision.h"
+
+#include <ATen/Parallel.h>
+
+#ifdef SSLKIT_WITH_CUDA_STATS
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include <torch/cuda.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace ssl::trainers {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void synchronize(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
+}
+
+/// Seconds `fn` takes for `repeats` calls after `warmup` untimed ones, with the device drained at both ends.
+template <typename Fn>
+double time_calls(torch::Device device, int64_t warmup, int64_t repeats, Fn&& fn) {
+  for (int64_t i = 0; i < warmup; ++i) fn(i);
+  synchronize(device);
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < repeats; ++i) fn(warmup + i);
+  synchronize(device);
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double matmul_gflops(torch::Device device, int64_t n) {
+  const auto options = torch::TensorOptions().device(device).dtype(torch::kFloat);
+  const auto a = torch::randn({n, n}, options);
+  const auto b = torch::randn({n, n}, options);
+  torch::NoGradGuard no_grad;
+  const int64_t repeats = device.is_cuda() ? 50 : 5;
+  const double seconds = time_calls(device, 1, repeats, [&](int64_t) { torch::mm(a, b); });
+  return 2.0 * static_cast<double>(n) * n * n * repeats / seconds / 1e9;
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // reported in kB
+  }
+  return 0;
+}
+
+}  // namespace
+
+TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
+  const PretrainOptions& config = options.config();
+  TORCH_CHECK(options.steps() > 0, "bench train: steps must be > 0, got ", options.steps());
+  TORCH_CHECK(options.warmup_steps() >= 0, "bench train: warmup steps must be >= 0, got ", options.warmup_steps());
+  const torch::Device device = resolve_device(config.device());
+  const Precision precision = check_precision(parse_precision(config.precision()), device);
+  torch::manual_seed(config.seed());
+
+  const auto train_set = data::head(data::open_source(config.data(), data::Split::Train, config.source()),
+                                    config.max_images());
+  const data::Normalization norm = data::compute_normalization(*train_set);
+  Encoder encoder =
+      make_encoder(config.encoder(), EncoderOptions(train_set->channels()).image_size(train_set->height()));
+  std::unique_ptr<Method> method = make_method(config, encoder);
+  method->to(device);
+  method->train(true);
+  auto optimizer = make_optimizer(method->modules(), config.optimizer());
+  const auto maker = method->view_maker(norm);
+  data::Loader loader(train_set, maker,
+                      data::LoaderOptions(config.batch_size())
+                          .workers(config.workers())
+                          .prefetch(config.prefetch())
+                          .seed(config.seed())
+                          .device(device));
+  const int64_t needed = options.warmup_steps() + options.steps();
+  TORCH_CHECK(loader.batches_per_epoch() >= needed, "bench train: ", needed, " steps need ", needed * config.batch_size(),
+              " images, but the data has ", train_set->size(), " at batch size ", config.batch_size());
+
+  auto train_step = [&](const data::Batch& batch) {
+    StepOutput out;
+    {
+      AutocastGuard autocast(precision, device);
+      out = method->step(batch);
+    }
+    optimizer->zero_grad();
+    out.loss.backward();
+    optimizer->step();
+  };
+  const double images = static_cast<double>(options.steps() * config.batch_size());
+
+  TrainBenchmarkResult result;
+  result.device = device.str();
+  result.precision = to_string(precision);
+  result.threads = at::get_num_threads();
+
+  loader.start_epoch(0);
+  result.data_only = images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+                       TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
+                     });
+
+  std::vector<data::Batch> prepared;
+  for (int64_t step = 0; step < needed; ++step) {
+    auto batch = loader.make_batch(1, step);
+    for (auto& view : batch.views) view = view.to(device);
+    if (batch.targets.defined()) batch.targets = batch.targets.to(device);
+    prepared.push_back(std::move(batch));
+  }
+  result.compute_only = images / time_calls(device, options.warmup_steps(), options.steps(),
+                                            [&](int64_t i) { train_step(prepared[static_cast<size_t>(i)]); });
+  prepared.clear();
+
+  loader.start_epoch(2);
+  result.end_to_end = images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+                        auto batch = loader.next();
+                        TORCH_CHECK(batch, "bench train: the loader ran dry");
+                        train_step(*batch);
+                      });
+
+  const auto view_shape = maker->view_shape(train_set->channels(), train_set->height(), train_set->width());
+  const std::vector<int64_t> image_shape(view_shape.end() - 3, view_shape.end());
+  const int64_t patches = view_shape.size() > 3 ? view_shape[0] : 1;
+  result.flops_per_image = 3.0 * static_cast<double>(maker->num_views() * patches) *
+                           static_cast<double>(encoder_flops_per_image(*encoder, image_shape));
+  result.matmul_peak_gflops = matmul_gflops(device, options.matmul_size());
+
+#ifdef SSLKIT_WITH_CUDA_STATS
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    result.peak_memory_bytes = stats.allocated_bytes[0].peak;
+    result.memory_kind = "CUDA allocated";
+  }
+#endif
+  if (result.memory_kind.empty()) {
+    result.peak_memory_bytes = peak_rss_bytes();
+    result.memory_kind = "RSS";
+  }
+  return result;
+}
+
+std::string format_train_table(const TrainBenchmarkOptions& options, const TrainBenchmarkResult& r) {
+  const PretrainOptions& c = options.config();
+  char line[256];
+  std::ostringstream out;
+  std::snprintf(line, sizeof line, "%s / %s, batch %lld, %s on %s, %lld threads, %lld loader workers, %lld timed steps\n",
+                c.method().c_str(), c.encoder().c_str(), static_cast<long long>(c.batch_size()), r.precision.c_str(),
+                r.device.c_str(), static_cast<long long>(r.threads), static_cast<long long>(c.workers()),
+                static_cast<long long>(options.steps()));
+  out << line;
+  const auto gflops = [&](double ips) { return ips * r.flops_per_image / 1e9; };
+  std::snprintf(line, sizeof line, "%-26s %12s %10s %9s\n", "measurement", "images/s", "GFLOP/s", "of peak");
+  out << line;
+  const auto row = [&](const char* name, double ips) {
+    std::snprintf(line, sizeof line, "%-26s %12.0f %10.1f %8.0f%%\n", name, ips, gflops(ips),
+                  100.0 * gflops(ips) / r.matmul_peak_gflops);
+    out << line;
+  };
+  row("end-to-end", r.end_to_end);
+  row("compute-only", r.compute_only);
+  std::snprintf(line, sizeof line, "%-26s %12.0f\n", "data-only", r.data_only);
+  out << line;
+  std::snprintf(line, sizeof line, "%-26s %11.1f%%\n", "end-to-end / compute-only", 100.0 * r.end_to_end / r.compute_only);
+  out << line;
+  std::snprintf(line, sizeof line, "%-26s %12.1f MFLOP (views x 3 x encoder forward)\n", "FLOPs per image",
+                r.flops_per_image / 1e6);
+  out << line;
+  std::snprintf(line, sizeof line, "%-26s %12.1f GFLOP/s (fp32 %lld^3 matmul)\n", "matmul peak", r.matmul_peak_gflops,
+                static_cast<long long>(options.matmul_size()));
+  out << line;
+  std::snprintf(line, sizeof line, "%-26s %12.1f MiB (%s)\n", "peak memory",
+                static_cast<double>(r.peak_memory_bytes) / (1024.0 * 1024.0), r.memory_kind.c_str());
+  out << line;
+  return out.str();
+}
+
+}  // namespace ssl::trainers

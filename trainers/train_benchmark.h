@@ -1,0 +1,54 @@
+#pragma once
+#include "sslkit/trainers/pretrain.h"
+
+#include <torch/arg.h>
+
+#include <string>
+
+namespace ssl::trainers {
+
+/// What `run_train_benchmark` measures: the training configuration (method, encoder, batch size, data,
+/// precision, loader workers, device) and how many steps to time.
+struct TrainBenchmarkOptions {
+  /// The configuration timed, as `sslkit pretrain` would run it (its budget fields are ignored).
+  TORCH_ARG(PretrainOptions, config) = {};
+  /// Timed steps per measurement, after `warmup_steps` untimed ones.
+  TORCH_ARG(int64_t, steps) = 20;
+  /// Untimed steps before each measurement (allocator and oneDNN warm-up).
+  TORCH_ARG(int64_t, warmup_steps) = 3;
+  /// Side of the square fp32 matrices whose product measures the matmul peak.
+  TORCH_ARG(int64_t, matmul_size) = 2048;
+};
+
+/// Where the time of one training configuration goes.
+struct TrainBenchmarkResult {
+  /// Device the steps ran on, e.g. "cpu" or "cuda:0".
+  std::string device;
+  /// Precision of the forward pass, e.g. "fp32" or "bf16 (CPU autocast)".
+  std::string precision;
+  /// Intra-op threads (CPU).
+  int64_t threads = 0;
+  /// Images per second of loader + step, as `sslkit pretrain` runs them.
+  double end_to_end = 0;
+  /// Images per second of the step alone, on batches prepared in advance.
+  double compute_only = 0;
+  /// Images per second the loader delivers with nothing else running.
+  double data_only = 0;
+  /// Training FLOPs per image: views x 3 x the encoder's forward FLOPs (backward ~ 2 x forward); heads and
+  /// losses are left out, as they are a few percent on these encoders.
+  double flops_per_image = 0;
+  /// fp32 matrix-multiply GFLOP/s measured on the same device.
+  double matmul_peak_gflops = 0;
+  /// Peak resident memory of the process (CPU) or peak allocated CUDA memory, in bytes.
+  int64_t peak_memory_bytes = 0;
+  /// What `peak_memory_bytes` measures: "RSS" or "CUDA allocated".
+  std::string memory_kind;
+};
+
+/// Times data-only, compute-only and end-to-end training of `options.config()` and measures the matmul peak.
+TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options);
+
+/// The result as an aligned text table (one row per measurement).
+std::string format_train_table(const TrainBenchmarkOptions& options, const TrainBenchmarkResult& result);
+
+}  // namespace ssl::trainers
