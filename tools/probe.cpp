@@ -102,7 +102,7 @@ int probe_main(int argc, char** argv) {
       ("validation-size", po::value<int64_t>()->default_value(defaults.validation_size()),
        "training images held out to choose the L2 weight (at most 20% of the (sub)set)")
       ("max-iterations", po::value<int64_t>()->default_value(defaults.max_iterations()), "L-BFGS iterations per fit")
-      ("batch-size", po::value<int64_t>()->default_value(1000), "feature-extraction batch size")
+      ("batch-size", po::value<int64_t>()->default_value(256), "feature-extraction batch size")
       ("knn-k", po::value<int64_t>()->default_value(200), "neighbours of the kNN classifier (0: skip kNN)")
       ("knn-temperature", po::value<double>()->default_value(0.1), "temperature of the kNN vote weights")
       ("sgd-epochs", po::value<int64_t>()->default_value(sgd_defaults.epochs()), "sgd-augment: epochs")
@@ -330,11 +330,18 @@ int probe_main(int argc, char** argv) {
   if (as_json) {
     std::printf("%s\n", json.str().c_str());
   } else {
-    std::printf("linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  "
-                "(L2 %g chosen on held-out, val %.2f%%, %.0f s)\n",
+    char how[96];
+    if (protocol == "sgd-augment") {
+      std::snprintf(how, sizeof how, "Nesterov SGD on augmented views, %lld epochs",
+                    static_cast<long long>(v["sgd-epochs"].as<int64_t>()));
+    } else {
+      std::snprintf(how, sizeof how, "L2 %g chosen on held-out, val %.2f%%", headline.probe.weight_decay,
+                    100 * headline.probe.validation_accuracy);
+    }
+    std::printf("linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  (%s, %.0f s)\n",
                 described.c_str(), static_cast<long long>(headline.probe.feature_dim),
                 static_cast<long long>(headline.train_size), static_cast<long long>(test.size()), 100 * headline.scores.top1,
-                headline.probe.weight_decay, 100 * headline.probe.validation_accuracy, seconds);
+                how, seconds);
     std::printf("top-5 %.2f%%  balanced accuracy %.2f%%  per class:", 100 * headline.scores.top5,
                 100 * headline.scores.balanced_accuracy);
     for (size_t k = 0; k < headline.scores.per_class_accuracy.size(); ++k) {

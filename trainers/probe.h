@@ -60,7 +60,7 @@ struct LinearProbeResult {
 /// Frozen-encoder features [N, D] of uint8 images [N, H, W, C], computed in eval mode on `device`
 /// in batches of `batch_size`, returned on CPU.
 torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images, const data::Normalization& norm,
-                               torch::Device device, int64_t batch_size = 1000);
+                               torch::Device device, int64_t batch_size = 256);
 
 /// Raw-pixel features [N, H*W*C] (normalized), the baseline every representation must beat.
 torch::Tensor raw_pixel_features(const torch::Tensor& images, const data::Normalization& norm);
