@@ -6,6 +6,7 @@ sslkit=$1 work=$2 expect=$3
 run=$work/run
 rm -rf "$work/eval" "$run"/probe-*.json
 common=(--max-iterations 30 --threads 2)
+export OMP_WAIT_POLICY=PASSIVE  # two OpenMP threads that spin on 2 busy cores run 2x slower (README: Speed)
 
 # Low-label rows (10% of 3000 = 300 images, 30 per class) and the confusion matrix files.
 "$expect" 0 '^ +10% +300 ' -- "$sslkit" probe --checkpoint "$run" --max-train 3000 --knn-k 20 \
