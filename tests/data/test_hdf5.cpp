@@ -5,6 +5,7 @@
 #include "sslkit/data/views/two_views.h"
 
 #include "errors.h"
+#include "random_images.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -18,17 +19,9 @@
 namespace D = ssl::data;
 using ssl::testing::error_message;
 using ssl::testing::TempDir;
+using ssl::testing::random_set;
 
 namespace {
-
-D::ImageSet random_set(int64_t n, int64_t h, int64_t w, int64_t c, uint64_t seed) {
-  torch::manual_seed(static_cast<int64_t>(seed));
-  D::ImageSet set;
-  set.images = torch::randint(0, 256, {n, h, w, c}, torch::TensorOptions().dtype(torch::kUInt8));
-  set.labels = torch::randint(0, 10, {n}, torch::kInt64);
-  set.origin = "random";
-  return set;
-}
 
 // Writes one dataset `name` of `type` and shape `dims` into `file` (contiguous layout), from `data`.
 void add_dataset(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& dims, const void* data) {

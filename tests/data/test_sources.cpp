@@ -2,6 +2,7 @@
 #include "sslkit/data/sources/source.h"
 
 #include "errors.h"
+#include "random_images.h"
 #include "temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -12,17 +13,9 @@
 namespace D = ssl::data;
 using ssl::testing::error_message;
 using ssl::testing::TempDir;
+using ssl::testing::random_set;
 
 namespace {
-
-D::ImageSet random_set(int64_t n, int64_t h, int64_t w, int64_t c, uint64_t seed) {
-  torch::manual_seed(static_cast<int64_t>(seed));
-  D::ImageSet set;
-  set.images = torch::randint(0, 256, {n, h, w, c}, torch::TensorOptions().dtype(torch::kUInt8));
-  set.labels = torch::randint(0, 10, {n}, torch::kInt64);
-  set.origin = "random";
-  return set;
-}
 
 }  // namespace
 
