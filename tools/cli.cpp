@@ -40,6 +40,8 @@ std::optional<po::variables_map> parse(const po::options_description& descriptio
   return vm;
 }
 
+po::typed_value<bool>* on_off() { return po::value<bool>()->default_value(false)->implicit_value(true); }
+
 int apply_threads(const po::variables_map& vm) {
   const int threads = vm["threads"].as<int>();
   if (threads < 0) throw po::error("--threads must be >= 0, got " + std::to_string(threads));

@@ -21,6 +21,10 @@ void add_common_options(po::options_description& description);
 std::optional<po::variables_map> parse(const po::options_description& description, int argc, char** argv,
                                        const std::string& usage);
 
+/// An on/off option: `--name` turns it on and `--name=false` turns off one that a --config file or a resumed
+/// run's options.ini turned on (a plain bool_switch could not).
+po::typed_value<bool>* on_off();
+
 /// Applies --threads (0: all cores) and returns the thread count in force.
 int apply_threads(const po::variables_map& vm);
 

@@ -36,7 +36,7 @@ int pretrain_main(int argc, char** argv) {
       ("weight-decay", po::value<double>()->default_value(defaults.optimizer().weight_decay()),
        "weight decay (not applied to biases and BatchNorm)")
       ("momentum", po::value<double>()->default_value(defaults.optimizer().momentum()), "SGD / LARS momentum")
-      ("nesterov", po::bool_switch(), "SGD / LARS with Nesterov momentum")
+      ("nesterov", on_off(), "SGD / LARS with Nesterov momentum")
       ("clip-grad-norm", po::value<double>()->default_value(defaults.clip_grad_norm()),
        "clip the gradients' global L2 norm to this (0: off)")
       ("precision", po::value<std::string>()->default_value(defaults.precision()),
@@ -48,7 +48,7 @@ int pretrain_main(int argc, char** argv) {
       ("moco-momentum", po::value<double>()->default_value(defaults.moco().momentum()),
        "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(defaults.moco().queue_size()), "moco: keys in the queue")
-      ("moco-symmetric", po::bool_switch(), "moco: symmetric loss (each view a query against the other's key)")
+      ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
       ("nce-negatives", po::value<int64_t>()->default_value(defaults.instdisc().negatives()),
        "instdisc: noise samples K of the NCE loss")
       ("bank-momentum", po::value<double>()->default_value(defaults.instdisc().bank_momentum()),
@@ -62,10 +62,10 @@ int pretrain_main(int argc, char** argv) {
       ("checkpoint-every", po::value<int64_t>()->default_value(defaults.checkpoint_every()),
        "also checkpoint every N steps (0: at epoch ends and the end only)")
       ("resume", po::value<std::string>(), "continue the run in RUN_DIR with its options.ini (same final weights)")
-      ("knn-monitor", po::bool_switch(), "kNN accuracy (k=200, cosine, t=0.1) at the end of every epoch")
+      ("knn-monitor", on_off(), "kNN accuracy (k=200, cosine, t=0.1) at the end of every epoch")
       ("knn-subset", po::value<int64_t>()->default_value(defaults.knn_subset()),
        "images of each split the kNN monitor uses (0: all)")
-      ("quiet,q", po::bool_switch(), "no progress line");
+      ("quiet,q", on_off(), "no progress line (--quiet=false: show it on a run whose options.ini says quiet)");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sigterm.sh SSLKIT WORK: SIGTERM during `sslkit pretrain` ends it after a step with a loadable checkpoint,
-# exit code 143 and one stderr line saying how to resume; the resumed run refuses a changed --lr and finishes.
+# exit code 143 and one stderr line saying how to resume; the resumed run refuses a changed --lr and finishes,
+# and an on/off option saved as on can be turned off on resume.
 set -u
 sslkit=$1 work=$2
 here=$(dirname "$0")
@@ -28,4 +29,8 @@ step=$(sed -E 's/.* at step ([0-9]+):.*/\1/' "$work/sigterm.err")
   "$sslkit" pretrain --resume "$run" --lr 0.5 || fail "a changed --lr was accepted"
 "$here/expect.sh" 0 "pretrained simclr/convnet-s on cpu: 1 epochs, $((step + 2)) steps .*resumed at step $step," -- \
   "$sslkit" pretrain --resume "$run" --max-steps $((step + 2)) || fail "resume did not finish the run"
+# The interrupted run's options.ini says quiet=true; --quiet=false turns the progress line back on.
+"$sslkit" pretrain --resume "$run" --max-steps $((step + 3)) --quiet=false >"$work/sigterm.out" 2>"$work/sigterm.err" ||
+  fail "resume with --quiet=false failed"
+grep -q "resuming at step $((step + 2))" "$work/sigterm.err" || fail "--quiet=false did not show the progress line"
 echo ok
