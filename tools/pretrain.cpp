@@ -49,6 +49,8 @@ int pretrain_main(int argc, char** argv) {
        "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(defaults.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
+      ("moco-bn-groups", po::value<int64_t>()->default_value(defaults.moco().bn_groups()),
+       "moco: shuffle-BN groups (BatchNorm statistics per group; keys shuffled; 1: off)")
       ("nce-negatives", po::value<int64_t>()->default_value(defaults.instdisc().negatives()),
        "instdisc: noise samples K of the NCE loss")
       ("bank-momentum", po::value<double>()->default_value(defaults.instdisc().bank_momentum()),
@@ -98,6 +100,7 @@ int pretrain_main(int argc, char** argv) {
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
+           {"moco-bn-groups", {"moco"}},
            {"nce-negatives", {"instdisc"}},
            {"bank-momentum", {"instdisc"}},
            {"nce-z-momentum", {"instdisc"}},
@@ -136,7 +139,8 @@ int pretrain_main(int argc, char** argv) {
       .moco(trainers::MoCoOptions()
                 .momentum(v["moco-momentum"].as<double>())
                 .queue_size(v["queue-size"].as<int64_t>())
-                .symmetric(v["moco-symmetric"].as<bool>()))
+                .symmetric(v["moco-symmetric"].as<bool>())
+                .bn_groups(v["moco-bn-groups"].as<int64_t>()))
       .instdisc(trainers::InstDiscOptions()
                     .negatives(v["nce-negatives"].as<int64_t>())
                     .bank_momentum(v["bank-momentum"].as<double>())

@@ -4,6 +4,8 @@
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/precision.h"
 
+#include <functional>
+
 namespace ssl::trainers {
 namespace {
 
@@ -21,6 +23,17 @@ void ema(const torch::nn::Module& online, torch::nn::Module& target, double mome
   for (size_t i = 0; i < source.size(); ++i) destination[i].mul_(momentum).add_(source[i].detach(), 1.0 - momentum);
 }
 
+// `forward` over `groups` chunks of `x` taken in the order `order` (a permutation of the rows), the outputs put
+// back in the rows' original order; each chunk's BatchNorm layers see that chunk's statistics only.
+torch::Tensor forward_in_groups(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                                const torch::Tensor& x, int64_t groups, const torch::Tensor& order) {
+  if (groups == 1) return forward(x);
+  std::vector<torch::Tensor> outputs;
+  for (const auto& chunk : x.index_select(0, order).chunk(groups)) outputs.push_back(forward(chunk));
+  const auto shuffled = torch::cat(outputs);
+  return torch::empty_like(shuffled).index_copy_(0, order, shuffled);
+}
+
 }  // namespace
 
 MoCo::MoCo(Encoder encoder, Encoder key_encoder, MoCoOptions options)
@@ -30,6 +43,7 @@ MoCo::MoCo(Encoder encoder, Encoder key_encoder, MoCoOptions options)
               options_.momentum());
   TORCH_CHECK(options_.queue_size() >= 1, "moco queue size must be >= 1, got ", options_.queue_size());
   TORCH_CHECK(options_.temperature() > 0, "moco temperature must be > 0, got ", options_.temperature());
+  TORCH_CHECK(options_.bn_groups() >= 1, "moco bn_groups must be >= 1, got ", options_.bn_groups());
   const auto head_options = ProjectionHeadOptions(encoder_->feature_dim())
                                 .hidden_dim(options_.projection_hidden_dim())
                                 .out_dim(options_.projection_dim());
@@ -75,11 +89,20 @@ int64_t MoCo::queue_pointer() const { return queue_->named_buffers()["pointer"].
 
 StepOutput MoCo::step(const data::Batch& batch) {
   TORCH_CHECK(batch.views.size() == 2, "MoCo needs two views per image, got ", batch.views.size());
+  const int64_t batch_size = batch.views[0].size(0);
+  TORCH_CHECK(batch_size >= options_.bn_groups(), "MoCo: a batch of ", batch_size, " images cannot be split into ",
+              options_.bn_groups(), " BatchNorm groups");
   update_key_encoder();
-  auto query = [&](const torch::Tensor& x) { return head_->forward(encoder_->forward(x)); };
+  const auto in_order = torch::arange(batch_size, torch::TensorOptions(torch::kLong).device(batch.views[0].device()));
+  auto query = [&](const torch::Tensor& x) {
+    return forward_in_groups([&](const torch::Tensor& c) { return head_->forward(encoder_->forward(c)); }, x,
+                             options_.bn_groups(), in_order);
+  };
   auto key = [&](const torch::Tensor& x) {
     torch::NoGradGuard no_grad;
-    return key_head_->forward(key_encoder_->forward(x));
+    const auto shuffle = options_.bn_groups() == 1 ? in_order : torch::randperm(batch_size, in_order.options());
+    return forward_in_groups([&](const torch::Tensor& c) { return key_head_->forward(key_encoder_->forward(c)); },
+                             x, options_.bn_groups(), shuffle);
   };
   auto q1 = query(batch.views[0]);
   auto k2 = key(batch.views[1]);

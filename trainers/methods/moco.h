@@ -24,6 +24,10 @@ struct MoCoOptions {
   /// Symmetric loss: each view is a query against the other's key, the two losses averaged and both key
   /// batches enqueued (twice the forward passes; the papers' loss is asymmetric).
   TORCH_ARG(bool, symmetric) = false;
+  /// Shuffling BN on one device: BatchNorm statistics come from this many groups of the batch, contiguous for
+  /// the queries and a random permutation of the batch for the keys, so that a query and its positive key are
+  /// never normalized with statistics of the same images (the papers' shuffle over 8 GPUs; 1: off).
+  TORCH_ARG(int64_t, bn_groups) = 4;
   /// Augmentation of each view (v2 uses SimCLR's pipeline).
   TORCH_ARG(data::ContrastiveAugmentOptions, augment) = {};
 };
@@ -31,11 +35,12 @@ struct MoCoOptions {
 /// MoCo: query encoder + MLP head trained by InfoNCE (losses::info_nce with explicit negatives) of each query
 /// against its key and a queue of keys from earlier batches; keys come from a key encoder + head that is an
 /// EMA copy of the query's, updated before the keys of every step are computed.
-/// Shuffle-BN is not used: the papers shuffle the key batch across GPUs so that each GPU's BatchNorm statistics
-/// come from different samples for queries and keys; on one device both batches are normalized with their own
-/// whole-batch statistics, so there is no per-device subset to shuffle. The key encoder runs in training mode
-/// (batch statistics; its running statistics follow its own forward passes, as in the reference code, where
-/// only the parameters are EMA-updated).
+/// Shuffle-BN: the papers shuffle the key batch across GPUs so that each GPU's BatchNorm statistics come from
+/// different samples for queries and keys; here the batch is split into `bn_groups` forward passes instead
+/// (queries in order, keys shuffled), which blocks the same shortcut: otherwise a positive key would carry
+/// the statistics of exactly its query's batch while the queue's keys carry older batches'. The key encoder
+/// runs in training mode (batch statistics; its running statistics follow its own forward passes, as in the
+/// reference code, where only the parameters are EMA-updated).
 class MoCo : public Method {
  public:
   /// `encoder` is trained; `key_encoder` is an encoder of the same architecture that becomes its EMA copy.
