@@ -54,7 +54,19 @@ Encoder make_encoder(const std::string& name, const EncoderOptions& options) {
     for (const auto& n : encoder_names()) valid << (valid.tellp() > 0 ? ", " : "") << n;
     TORCH_CHECK(false, "unknown encoder '", name, "': expected one of ", valid.str());
   }
-  return factory(options);
+  Encoder encoder = factory(options);
+  if (options.channels_last()) to_channels_last(*encoder);
+  return encoder;
+}
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& tensor : module.parameters()) {
+    if (tensor.dim() == 4) tensor.set_data(tensor.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  for (auto& tensor : module.buffers()) {
+    if (tensor.dim() == 4) tensor.set_data(tensor.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
 }
 
 std::vector<std::string> encoder_names() {

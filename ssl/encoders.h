@@ -19,6 +19,9 @@ struct EncoderOptions {
   TORCH_ARG(int64_t, in_channels);
   /// Side of the (square) input images in pixels; recorded in checkpoints, encoders accept any size.
   TORCH_ARG(int64_t, image_size) = 28;
+  /// Store the convolution weights channels-last (NHWC), the layout oneDNN's CPU convolutions run fastest on
+  /// (convnet-s SimCLR steps, 1 thread: fp32 +17%, bf16 +27%); the results equal NCHW's to float rounding.
+  TORCH_ARG(bool, channels_last) = true;
 };
 
 /// An image encoder: [B, C, H, W] float images to [B, feature_dim()] representations.
@@ -35,8 +38,12 @@ class EncoderImpl : public torch::nn::Module {
 /// Encoders are held by shared pointer, like every LibTorch module.
 using Encoder = std::shared_ptr<EncoderImpl>;
 
-/// Builds an encoder from its registered name; throws listing the registered names when unknown.
+/// Builds an encoder from its registered name (channels-last if `options.channels_last()`); throws listing
+/// the registered names when unknown.
 Encoder make_encoder(const std::string& name, const EncoderOptions& options);
+
+/// Makes the module's 4-D parameters and buffers channels-last in place (their values are unchanged).
+void to_channels_last(torch::nn::Module& module);
 
 /// Names accepted by `make_encoder`, sorted.
 std::vector<std::string> encoder_names();

@@ -30,6 +30,36 @@ TEST_CASE("convnet-s has the documented layer widths", "[core][encoders]") {
   CHECK(parameters == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * (32 + 64 + 128 + 256));
 }
 
+TEST_CASE("Channels-last encoders compute what NCHW ones do, and train with channels-last gradients",
+          "[core][encoders]") {
+  for (const std::string name : {"convnet-s", "resnet18"}) {
+    INFO(name);
+    torch::manual_seed(2);
+    auto nhwc = ssl::make_encoder(name, ssl::EncoderOptions(3));
+    torch::manual_seed(2);
+    auto nchw = ssl::make_encoder(name, ssl::EncoderOptions(3).channels_last(false));
+    int64_t four_d = 0;
+    for (const auto& p : nhwc->named_parameters()) {
+      INFO(p.key());
+      const torch::Tensor reference = nchw->named_parameters()[p.key()];
+      CHECK(torch::equal(p.value(), reference));
+      if (p.value().dim() != 4) continue;
+      ++four_d;
+      CHECK(p.value().is_contiguous(torch::MemoryFormat::ChannelsLast));
+      if (p.value().size(2) > 1) CHECK_FALSE(p.value().is_contiguous());  // 1x1 kernels are both
+      CHECK(reference.is_contiguous());
+    }
+    CHECK(four_d > 0);
+    const auto images = torch::randn({4, 3, 28, 28});
+    const auto out = nhwc->forward(images);
+    CHECK(torch::allclose(out, nchw->forward(images), 1e-4, 1e-5));
+    out.sum().backward();
+    const torch::Tensor weight = nhwc->parameters().front();
+    REQUIRE(weight.grad().defined());
+    CHECK(weight.grad().is_contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
 TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
   CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
                     Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, resnet18"));
