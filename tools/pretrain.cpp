@@ -45,6 +45,8 @@ int pretrain_main(int argc, char** argv) {
        "fraction of the run in linear warmup before the cosine decay")
       ("temperature", po::value<double>(),
        "softmax temperature of simclr / moco / instdisc (default: the method's, 0.2 / 0.2 / 0.07)")
+      ("crop-scale-min", po::value<double>()->default_value(defaults.simclr().augment().crop().scale_min()),
+       "simclr / moco / instdisc: smallest area fraction of the random resized crop")
       ("moco-momentum", po::value<double>()->default_value(defaults.moco().momentum()),
        "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(defaults.moco().queue_size()), "moco: keys in the queue")
@@ -97,6 +99,7 @@ int pretrain_main(int argc, char** argv) {
   const auto value_text = to_strings(v);
   for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"temperature", {"simclr", "moco", "instdisc"}},
+           {"crop-scale-min", {"simclr", "moco", "instdisc"}},
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
@@ -165,6 +168,10 @@ int pretrain_main(int argc, char** argv) {
     options.moco().temperature(temperature);
     options.instdisc().temperature(temperature);
   }
+  const double crop_scale_min = v["crop-scale-min"].as<double>();
+  options.simclr().augment().crop().scale_min(crop_scale_min);
+  options.moco().augment().crop().scale_min(crop_scale_min);
+  options.instdisc().augment().crop().scale_min(crop_scale_min);
   const auto result = trainers::pretrain(options);
   if (result.signal != 0) {
     std::fprintf(stderr, "sslkit: %s at step %lld: checkpoint written to %s; `sslkit pretrain --resume %s` continues it\n",
