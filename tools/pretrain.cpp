@@ -53,6 +53,8 @@ int pretrain_main(int argc, char** argv) {
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
       ("moco-bn-groups", po::value<int64_t>()->default_value(defaults.moco().bn_groups()),
        "moco: shuffle-BN groups (BatchNorm statistics per group; keys shuffled; 1: off)")
+      ("instdisc-loss", po::value<std::string>()->default_value("nce"),
+       "instdisc: nce (the paper's) | softmax (InfoNCE over the positive and the noise rows)")
       ("nce-negatives", po::value<int64_t>()->default_value(defaults.instdisc().negatives()),
        "instdisc: noise samples K of the NCE loss")
       ("bank-momentum", po::value<double>()->default_value(defaults.instdisc().bank_momentum()),
@@ -104,6 +106,7 @@ int pretrain_main(int argc, char** argv) {
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
            {"moco-bn-groups", {"moco"}},
+           {"instdisc-loss", {"instdisc"}},
            {"nce-negatives", {"instdisc"}},
            {"bank-momentum", {"instdisc"}},
            {"nce-z-momentum", {"instdisc"}},
@@ -145,6 +148,7 @@ int pretrain_main(int argc, char** argv) {
                 .symmetric(v["moco-symmetric"].as<bool>())
                 .bn_groups(v["moco-bn-groups"].as<int64_t>()))
       .instdisc(trainers::InstDiscOptions()
+                    .loss(trainers::parse_instdisc_loss(v["instdisc-loss"].as<std::string>()))
                     .negatives(v["nce-negatives"].as<int64_t>())
                     .bank_momentum(v["bank-momentum"].as<double>())
                     .normalizer_momentum(v["nce-z-momentum"].as<double>()))

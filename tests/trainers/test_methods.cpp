@@ -4,6 +4,7 @@
 
 #include "sslkit/losses/info_nce.h"
 #include "sslkit/ssl/checkpoint.h"
+#include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/moco.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/optim.h"
@@ -246,6 +247,37 @@ TEST_CASE("InstDisc: the memory bank rows of a batch move to normalize(m v + (1 
   const auto row4 = 0.5 * old[4] + 0.5 * f[1];
   CHECK(torch::allclose(method.bank()[4], row4 / row4.norm()));
   for (const int64_t i : {0, 2, 3, 5}) CHECK(torch::equal(method.bank()[i], old[i]));
+}
+
+TEST_CASE("InstDisc's softmax loss is InfoNCE of f against its bank row and the K noise rows",
+          "[trainers][methods][instdisc]") {
+  SingleThread single_thread;
+  torch::manual_seed(6);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::InstDisc method(encoder, 10,
+                     T::InstDiscOptions().loss(T::InstDiscLoss::Softmax).negatives(5).feature_dim(8).temperature(0.5));
+  const auto projection = std::dynamic_pointer_cast<torch::nn::LinearImpl>(method.modules()[1]);
+  REQUIRE(projection);
+  ssl::data::Batch batch;
+  batch.views = {torch::randn({3, 1, 28, 28})};
+  batch.indices = torch::tensor({7, 2, 4});
+  const auto bank = method.bank().clone();
+  torch::manual_seed(12);
+  const auto loss = method.step(batch).loss.item<double>();
+
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(12);
+  const auto noise = torch::randint(10, {5}, torch::kLong);
+  const auto f = T::unit_rows(projection->forward(encoder->forward(batch.views[0]))).to(torch::kDouble);
+  // -log softmax of the positive among [positive, noise...], in float64 from the definition.
+  const auto logits = torch::cat({(f * bank.index_select(0, batch.indices).to(torch::kDouble)).sum(1, true),
+                                  f.mm(bank.index_select(0, noise).to(torch::kDouble).t())}, 1) / 0.5;
+  const double expected = (torch::logsumexp(logits, 1) - logits.select(1, 0)).mean().item<double>();
+  CHECK(loss == Approx(expected).epsilon(1e-5));
+  CHECK(method.normalizer() == 0);  // no NCE normalizer is estimated
+  CHECK_FALSE(torch::equal(method.bank().index_select(0, batch.indices), bank.index_select(0, batch.indices)));
+  CHECK(error_message([] { T::parse_instdisc_loss("infonce"); }) ==
+        "unknown instdisc loss 'infonce': expected nce or softmax");
 }
 
 TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory bank bitwise",

@@ -1,6 +1,7 @@
 #include "sslkit/trainers/methods/instdisc.h"
 
 #include "sslkit/data/views/single_view.h"
+#include "sslkit/losses/info_nce.h"
 #include "sslkit/losses/nce.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/precision.h"
@@ -8,6 +9,12 @@
 #include <cmath>
 
 namespace ssl::trainers {
+
+InstDiscLoss parse_instdisc_loss(const std::string& name) {
+  if (name == "nce") return InstDiscLoss::NCE;
+  if (name == "softmax") return InstDiscLoss::Softmax;
+  TORCH_CHECK(false, "unknown instdisc loss '", name, "': expected nce or softmax");
+}
 
 InstDisc::InstDisc(Encoder encoder, int64_t num_images, InstDiscOptions options)
     : encoder_(std::move(encoder)), options_(std::move(options)) {
@@ -65,6 +72,12 @@ StepOutput InstDisc::step(const data::Batch& batch) {
   const auto noise = torch::randint(n, {options_.negatives()}, indices.options());
   const double tau = options_.temperature();
   // Bank rows are constants (no gradient), so the in-place update after this step leaves backward intact.
+  if (options_.loss() == InstDiscLoss::Softmax) {
+    auto loss = losses::info_nce(f, bank.index_select(0, indices), bank.index_select(0, noise),
+                                 losses::InfoNCEOptions().temperature(tau));
+    update_bank(indices, f);
+    return {loss, {}};
+  }
   const auto positive_scores = (f * bank.index_select(0, indices)).sum(1) / tau;  // [B]
   const auto noise_scores = f.mm(bank.index_select(0, noise).t()) / tau;           // [B, K]
   auto normalizer = memory_->named_buffers()["normalizer"];

@@ -6,6 +6,15 @@
 
 namespace ssl::trainers {
 
+/// The loss instance discrimination trains with.
+enum class InstDiscLoss {
+  NCE,      ///< the paper's noise-contrastive estimation of the non-parametric softmax (losses::nce)
+  Softmax,  ///< the non-parametric softmax itself over the positive row and the K noise rows (losses::info_nce)
+};
+
+/// Parses "nce" | "softmax"; throws naming the valid choices otherwise.
+InstDiscLoss parse_instdisc_loss(const std::string& name);
+
 /// Instance discrimination hyper-parameters (Wu et al. 2018, "Unsupervised Feature Learning via
 /// Non-Parametric Instance Discrimination"); the paper's ImageNet / CIFAR values fit 60k images as they are.
 struct InstDiscOptions {
@@ -21,6 +30,8 @@ struct InstDiscOptions {
   /// a fixed Z let the loss grow without bound once the bank held real features (116 -> 8777 over 8 epochs of 256
   /// images; 38 -> 2451 over 4 epochs of 8192, kNN accuracy 42% -> 32%), while with 0 it fell (14.2 -> 8.5).
   TORCH_ARG(double, normalizer_momentum) = 0.0;
+  /// NCE (the paper's) or the sampled softmax, which the same bank and noise rows turn into InfoNCE.
+  TORCH_ARG(InstDiscLoss, loss) = InstDiscLoss::NCE;
   /// Width D of the features: the encoder's output goes through a linear layer to D dims (the paper: 128).
   TORCH_ARG(int64_t, feature_dim) = 128;
   /// Augmentation of each image (the paper: crop, colour jitter, grayscale, flip).
@@ -32,7 +43,8 @@ struct InstDiscOptions {
 /// loss (losses::nce) against K noise rows drawn uniformly from the bank: log p_model(i | f) = v_i . f / tau -
 /// log Z, with the normalizer Z = N E[exp(v_j . f / tau)] estimated from the noise scores (see
 /// `normalizer_momentum`); noise log-probability -log N. After the step the rows of the batch's images move towards their
-/// new features. The K noise rows are drawn once per step and shared by the batch's samples, as MoCo shares
+/// new features. With `InstDiscLoss::Softmax` the loss is -log of the softmax of v_i . f / tau over the positive
+/// row and the K noise rows (no normalizer to estimate). The K noise rows are drawn once per step and shared by the batch's samples, as MoCo shares
 /// its queue: a [B, K] matrix product instead of a [B, K, D] gather (537 MB at B = 256, K = 4096, D = 128).
 class InstDisc : public Method {
  public:
