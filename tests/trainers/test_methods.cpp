@@ -230,7 +230,7 @@ TEST_CASE("InstDisc: the memory bank rows of a batch move to normalize(m v + (1 
           "[trainers][methods][instdisc]") {
   torch::manual_seed(4);
   T::InstDisc method(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), 6,
-                     T::InstDiscOptions().feature_dim(3).bank_momentum(0.5));
+                     T::InstDiscOptions().feature_dim(3).bank_momentum(0.5).fill_on_first_visit(false));
   const auto old = method.bank().clone();
   REQUIRE(old.sizes() == std::vector<int64_t>{6, 3});
   CHECK(torch::allclose(old.norm(2, 1), torch::ones({6})));
@@ -247,6 +247,14 @@ TEST_CASE("InstDisc: the memory bank rows of a batch move to normalize(m v + (1 
   const auto row4 = 0.5 * old[4] + 0.5 * f[1];
   CHECK(torch::allclose(method.bank()[4], row4 / row4.norm()));
   for (const int64_t i : {0, 2, 3, 5}) CHECK(torch::equal(method.bank()[i], old[i]));
+
+  // By default a row's first update stores f itself; the second mixes.
+  T::InstDisc filling(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), 6,
+                      T::InstDiscOptions().feature_dim(3).bank_momentum(0.5));
+  filling.update_bank(torch::tensor({1, 4}), f);
+  CHECK(torch::allclose(filling.bank().index_select(0, torch::tensor({1, 4})), f));
+  filling.update_bank(torch::tensor({1}), torch::tensor({{1.f, 0.f, 0.f}}));
+  CHECK(torch::allclose(filling.bank()[1], torch::tensor({r, r, 0.f})));
 }
 
 TEST_CASE("InstDisc's softmax loss is InfoNCE of f against its bank row and the K noise rows",

@@ -33,6 +33,7 @@ InstDisc::InstDisc(Encoder encoder, int64_t num_images, InstDiscOptions options)
   // The paper's code starts from uniform noise in [-1/sqrt(D/3), 1/sqrt(D/3)]; the rows are normalized here.
   memory_->register_buffer("bank", unit_rows(torch::rand({num_images, options_.feature_dim()}) - 0.5));
   memory_->register_buffer("normalizer", torch::zeros({1}, torch::kDouble));
+  memory_->register_buffer("visited", torch::zeros({num_images}, torch::kBool));
 }
 
 std::vector<std::shared_ptr<torch::nn::Module>> InstDisc::modules() const {
@@ -55,8 +56,11 @@ void InstDisc::update_bank(const torch::Tensor& indices, const torch::Tensor& fe
               "InstDisc: cannot write features ", features.sizes(), " at indices ", indices.sizes(), " of a bank ",
               bank.sizes());
   const auto old = bank.index_select(0, indices);
-  const double m = options_.bank_momentum();
+  auto visited = memory_->named_buffers()["visited"];
+  auto m = torch::full({indices.size(0), 1}, options_.bank_momentum(), bank.options());
+  if (options_.fill_on_first_visit()) m.masked_fill_(visited.index_select(0, indices).logical_not().unsqueeze(1), 0.0);
   bank.index_copy_(0, indices, unit_rows(old * m + features.detach().to(bank.dtype()) * (1 - m)));
+  visited.index_fill_(0, indices, true);
 }
 
 StepOutput InstDisc::step(const data::Batch& batch) {

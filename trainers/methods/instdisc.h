@@ -32,6 +32,9 @@ struct InstDiscOptions {
   TORCH_ARG(double, normalizer_momentum) = 0.0;
   /// NCE (the paper's) or the sampled softmax, which the same bank and noise rows turn into InfoNCE.
   TORCH_ARG(InstDiscLoss, loss) = InstDiscLoss::NCE;
+  /// A row's first update stores the image's feature itself rather than mixing it into the random initial row
+  /// (the paper mixes; then a row still holds half noise after an epoch, so short runs learn from noise).
+  TORCH_ARG(bool, fill_on_first_visit) = true;
   /// Width D of the features: the encoder's output goes through a linear layer to D dims (the paper: 128).
   TORCH_ARG(int64_t, feature_dim) = 128;
   /// Augmentation of each image (the paper: crop, colour jitter, grayscale, flip).
@@ -58,7 +61,8 @@ class InstDisc : public Method {
   std::map<std::string, TensorDict> extra_state() const override;
   void load_extra_state(const std::map<std::string, TensorDict>& state) override;
 
-  /// Rows `indices` [B] of the bank become normalize(m v + (1 - m) f) for the features f [B, D].
+  /// Rows `indices` [B] of the bank become normalize(m v + (1 - m) f) for the features f [B, D] (m = 0 on a
+  /// row's first update with `fill_on_first_visit`).
   void update_bank(const torch::Tensor& indices, const torch::Tensor& features);
   /// The memory bank [N, D] (unit rows).
   torch::Tensor bank() const;
