@@ -24,7 +24,7 @@ grep -q '"features":"stored","protocol":"lbfgs","model":"simclr/convnet-s","data
 
 # Errors are one line, and leave neither an output nor a temporary file.
 before=$(cksum < "$dir/features.h5")
-"$expect" 1 "^sslkit: error: checkpoint '$work/nothing.pt'" -- \
+"$expect" 1 "^sslkit: error: cannot read '$work/nothing.pt': No such file or directory$" -- \
   "$sslkit" embed --checkpoint "$work/nothing.pt" --data "$dir/fm-test.h5" --out "$dir/features.h5"
 [ "$(cksum < "$dir/features.h5")" = "$before" ]
 "$expect" 1 "^sslkit: error: cannot write '$dir/missing/f.h5': cannot create '$dir/missing/f.h5.tmp.[0-9]+'$" -- \
