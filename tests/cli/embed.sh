@@ -16,7 +16,9 @@ common=(--label-fraction 0.2 --validation-size 300 --max-iterations 30 --knn-k 2
 "$sslkit" probe --train-features "$dir/features.h5" --test-features "$dir/features.h5" "${common[@]}" > "$dir/stored.json"
 "$sslkit" probe --checkpoint "$work/run/checkpoint.pt" --data "$dir/fm-test.h5" --test-data "$dir/fm-test.h5" \
   "${common[@]}" > "$dir/checkpoint.json"
-scores() { grep -o '"test_accuracy":[^,]*,"top5_accuracy":[^,]*,"balanced_accuracy":[^,]*,.*"knn_accuracy":[^,]*' "$1"; }
+scores() {  # every score of the headline and of the label-fraction rows, in order
+  grep -oE '"(test_accuracy|top5_accuracy|balanced_accuracy|validation_accuracy|weight_decay|knn_accuracy)":[^,}]*|"per_class_accuracy":\[[^]]*\]' "$1"
+}
 test -n "$(scores "$dir/stored.json")"
 [ "$(scores "$dir/stored.json")" = "$(scores "$dir/checkpoint.json")" ] || {
   echo "stored: $(scores "$dir/stored.json")"; echo "checkpoint: $(scores "$dir/checkpoint.json")"; exit 1; }
