@@ -1,5 +1,6 @@
 #pragma once
 #include "sslkit/data/sources/source.h"
+#include "sslkit/ssl/checkpoint.h"
 
 #include <boost/program_options.hpp>
 
@@ -33,6 +34,23 @@ void add_source_options(po::options_description& description);
 
 /// The image-folder decoding options given (validated).
 data::SourceOptions source_options(const po::variables_map& vm);
+
+/// The checkpoint and data of a command that evaluates one (probe, embed).
+struct CheckpointAndData {
+  /// Loaded when --checkpoint was given.
+  std::optional<Checkpoint> checkpoint;
+  /// The checkpoint file (--checkpoint, or its checkpoint.pt when it names a run directory).
+  std::string checkpoint_path;
+  /// The run directory when --checkpoint named one, else empty.
+  std::string run_dir;
+  /// --data, else the checkpoint's data, else fashion-mnist.
+  std::string data_spec = "fashion-mnist";
+  /// The decoding options given, with the checkpoint's image size and channels where none were given.
+  data::SourceOptions source;
+};
+
+/// Reads --checkpoint (optional), --data and the decoding options.
+CheckpointAndData checkpoint_and_data(const po::variables_map& vm);
 
 /// Every option that has a value, as text (for run metadata and options.ini).
 std::map<std::string, std::string> to_strings(const po::variables_map& vm);

@@ -8,6 +8,9 @@ int pretrain_main(int argc, char** argv);
 /// `sslkit probe`: linear-probe evaluation of a checkpoint (or of raw pixels).
 int probe_main(int argc, char** argv);
 
+/// `sslkit embed`: frozen-encoder features of a data set into an HDF5 feature file.
+int embed_main(int argc, char** argv);
+
 /// `sslkit convert`: packs an IDX pair or an image folder into an HDF5 file.
 int convert_main(int argc, char** argv);
 

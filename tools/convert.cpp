@@ -20,12 +20,15 @@ int convert_main(int argc, char** argv) {
        "images per HDF5 chunk (0: about 128 KiB of pixels)")
       ("compression", po::value<int>()->default_value(defaults.compression()),
        "gzip level 0-9 (0: none; compressed chunks make random reads slower)")
+      ("masks", po::value<std::string>(),
+       "threshold:T also writes /masks uint8 [N,H,W]: 1 where the largest channel value is above T (0..255)")
       ("quiet,q", po::bool_switch(), "no progress line");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
-                  "usage: sslkit convert --data SPEC --out FILE.h5 [--split train|test] [options]\n"
-                  "Packs a data set into HDF5: /images uint8 [N,H,W,C], /labels int64 [N], /classes strings.");
+                  "usage: sslkit convert --data SPEC --out FILE.h5 [--split train|test] [--masks threshold:T] [options]\n"
+                  "Packs a data set into HDF5: /images uint8 [N,H,W,C], /labels int64 [N], /classes strings,\n"
+                  "/masks uint8 [N,H,W] (with --masks).");
   if (!vm) return 0;
   const auto& v = *vm;
   if (!v.count("data")) throw po::error("--data is required");
@@ -35,7 +38,21 @@ int convert_main(int argc, char** argv) {
     throw po::error("invalid --split '" + split_name + "': expected train or test");
   }
   const std::string spec = v["data"].as<std::string>(), out = v["out"].as<std::string>();
+  int64_t mask_threshold = -1;
+  if (v.count("masks")) {
+    const std::string masks = v["masks"].as<std::string>(), prefix = "threshold:";
+    size_t used = 0;
+    try {
+      if (masks.rfind(prefix, 0) == 0) mask_threshold = std::stoll(masks.substr(prefix.size()), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || prefix.size() + used != masks.size() || mask_threshold < 0 || mask_threshold > 255) {
+      throw po::error("invalid --masks '" + masks + "': expected threshold:T with T in 0..255");
+    }
+  }
   const auto options = data::ConvertOptions()
+                           .mask_threshold(mask_threshold)
                            .source(source_options(v))
                            .hdf5(data::Hdf5WriteOptions()
                                      .chunk_images(v["chunk-images"].as<int64_t>())
@@ -54,6 +71,7 @@ int convert_main(int argc, char** argv) {
   if (result.labelled) {
     labels = result.classes.empty() ? ", labelled" : ", labelled, " + std::to_string(result.classes.size()) + " classes";
   }
+  if (result.masks) labels += ", masks";
   std::printf("wrote %lld images %lldx%lldx%lld%s to %s", static_cast<long long>(result.images),
               static_cast<long long>(result.height), static_cast<long long>(result.width),
               static_cast<long long>(result.channels), labels.c_str(), out.c_str());

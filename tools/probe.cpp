@@ -7,7 +7,9 @@
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
+#include "sslkit/data/sources/feature_file.h"
 #include "sslkit/trainers/dense_probe.h"
+#include "sslkit/trainers/embed.h"
 #include "sslkit/trainers/knn.h"
 #include "sslkit/trainers/probe.h"
 #include "sslkit/trainers/scores.h"
@@ -84,6 +86,10 @@ int probe_main(int argc, char** argv) {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a freshly initialized "
        "encoder of the checkpoint's architecture, or of --encoder, seeded by --seed)")
+      ("train-features", po::value<std::string>(),
+       "stored features (an .h5 file of sslkit embed: /features float32 [N,D], /labels) to fit on, instead of "
+       "--checkpoint and --data; needs --test-features")
+      ("test-features", po::value<std::string>(), "stored features to score (with --train-features)")
       ("encoder", po::value<std::string>()->default_value("convnet-s"),
        "architecture of --features random-init when no checkpoint is given")
       ("task", po::value<std::string>()->default_value("classification"),
@@ -121,12 +127,28 @@ int probe_main(int argc, char** argv) {
   auto vm = parse(description, argc, argv,
                   "usage: sslkit probe --checkpoint RUN_DIR|FILE [options]\n"
                   "       sslkit probe --features raw|random-init [options]\n"
+                  "       sslkit probe --train-features TRAIN.h5 --test-features TEST.h5 [options]\n"
                   "Linear probe: logistic regression on frozen, standardized features; reports test top-1, top-5,\n"
                   "balanced accuracy and kNN; --label-fraction for low-label regimes; --task segmentation for the\n"
                   "dense probe (PA, MPA, mIoU).");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto& v = *vm;
+  const bool stored = v.count("train-features") || v.count("test-features");
+  if (stored) {
+    if (!v.count("train-features") || !v.count("test-features")) {
+      throw po::error("--train-features and --test-features go together");
+    }
+    for (const char* other : {"checkpoint", "data", "test-data", "max-train"}) {
+      if (v.count(other) && !v[other].defaulted()) {
+        throw po::error(std::string("--") + other + " does not apply to stored features (--train-features)");
+      }
+    }
+    if (!v["features"].defaulted() || !v["task"].defaulted() || !v["protocol"].defaulted()) {
+      throw po::error("stored features (--train-features) take --task classification and --protocol lbfgs only, "
+                      "and no --features");
+    }
+  }
   const std::string features = v["features"].as<std::string>(), task = v["task"].as<std::string>(),
                     protocol = v["protocol"].as<std::string>();
   if (features != "encoder" && features != "raw" && features != "random-init") {
@@ -149,69 +171,69 @@ int probe_main(int argc, char** argv) {
   if (threshold < 0 || threshold > 255) throw po::error("--mask-threshold must be in 0..255, got " + std::to_string(threshold));
   const uint64_t seed = v["seed"].as<uint64_t>();
   const auto start = Clock::now();
-
-  std::optional<Checkpoint> checkpoint;
-  std::string checkpoint_path, run_dir;
-  if (features == "encoder" && !v.count("checkpoint")) {
-    throw po::error("--checkpoint is required with --features encoder");
-  }
-  if (v.count("checkpoint")) {
-    checkpoint_path = v["checkpoint"].as<std::string>();
-    if (std::filesystem::is_directory(checkpoint_path)) {
-      run_dir = checkpoint_path;
-      checkpoint_path = (std::filesystem::path(checkpoint_path) / "checkpoint.pt").string();
-    }
-    checkpoint = load_checkpoint(checkpoint_path);
-  }
-  std::string data_spec = "fashion-mnist";
-  if (v.count("data")) {
-    data_spec = v["data"].as<std::string>();
-  } else if (checkpoint && checkpoint->metadata.count("data")) {
-    data_spec = checkpoint->meta("data");
-  }
-  auto source_options = cli::source_options(v);
-  if (checkpoint && source_options.image_size() == 0) source_options.image_size(checkpoint->meta_int("image_size"));
-  if (checkpoint && source_options.channels() == 0) source_options.channels(checkpoint->meta_int("in_channels"));
-  const auto train = data::materialize(*data::head(data::open_source(data_spec, data::Split::Train, source_options),
-                                                   v["max-train"].as<int64_t>()));
-  const auto test = v.count("test-data")
-                        ? data::materialize(*data::open_test_source(v["test-data"].as<std::string>(), source_options))
-                        : data::materialize(*data::open_source(data_spec, data::Split::Test, source_options));
-  TORCH_CHECK(train.labelled() && test.labelled(), "the linear probe needs labels: data '",
-              train.labelled() ? test.origin : train.origin, "' has none");
-  TORCH_CHECK(train.height() == test.height() && train.width() == test.width() &&
-                  train.channels() == test.channels(),
-              "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
-              test.height(), "x", test.width(), "x", test.channels());
-  const auto norm = checkpoint && checkpoint->metadata.count("normalization")
-                        ? data::parse_normalization(checkpoint->meta("normalization"))
-                        : data::compute_normalization(train);
-  const torch::Device device = resolve_device(v["device"].as<std::string>());
-
-  Encoder encoder;
-  std::string described = "raw pixels";
-  if (features == "encoder") {
-    TORCH_CHECK(checkpoint->meta_int("in_channels") == train.channels(), "checkpoint '", checkpoint_path,
-                "' encodes ", checkpoint->meta_int("in_channels"), "-channel images but data '", data_spec, "' has ",
-                train.channels(), " channels");
-    encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
-    described = checkpoint->metadata.count("method") ? checkpoint->meta("method") + "/" + checkpoint->meta("encoder")
-                                                     : checkpoint->meta("encoder");
-  } else if (features == "random-init") {
-    const std::string name = checkpoint ? checkpoint->meta("encoder") : v["encoder"].as<std::string>();
-    encoder = trainers::random_init_encoder(name, train.channels(), train.height(), seed);
-    described = "random-init/" + name;
-  }
   const std::string out_dir = v.count("out") ? v["out"].as<std::string>() : "";
-  if (!out_dir.empty()) ensure_directory(out_dir);
   const bool as_json = v["json"].as<bool>();
   JsonObject json;
-  json.add("task", task).add("features", features).add("protocol", protocol).add("model", described).add("data", data_spec);
-  if (checkpoint) json.add("checkpoint", checkpoint_path);
-  json.add("train_size", train.size()).add("test_size", test.size());
-  std::string suffix = task == "segmentation" ? "-segmentation" : "";
+
+  // What the classification rows below need: features and labels of both splits, and for sgd-augment the
+  // images and the encoder.
+  torch::Tensor train_features, test_features, train_labels, test_labels;
+  double extraction_seconds = -1;  // < 0: nothing was extracted
+  std::string data_spec = "fashion-mnist", described, run_dir;
+  data::ImageSet train, test;
+  trainers::FeatureModel model;
+  torch::Device device = torch::kCPU;
+  std::string suffix;
+
+  if (stored) {
+    const auto train_file = data::read_feature_file(v["train-features"].as<std::string>(), true);
+    const auto test_file = data::read_feature_file(v["test-features"].as<std::string>(), true);
+    data::check_same_width(train_file, test_file);
+    train_features = train_file.features;
+    test_features = test_file.features;
+    train_labels = train_file.labels;
+    test_labels = test_file.labels;
+    const auto& meta = train_file.attributes.text;
+    data_spec = meta.count("data") ? meta.at("data") : train_file.path;
+    described = meta.count("model") ? meta.at("model") : "stored features";
+    json.add("task", task).add("features", "stored").add("protocol", protocol).add("model", described)
+        .add("data", data_spec).add("train_features", train_file.path).add("test_features", test_file.path);
+  } else {
+    if (features == "encoder" && !v.count("checkpoint")) {
+      throw po::error("--checkpoint is required with --features encoder");
+    }
+    const auto input = checkpoint_and_data(v);
+    const auto& checkpoint = input.checkpoint;
+    const auto& source_options = input.source;
+    run_dir = input.run_dir;
+    data_spec = input.data_spec;
+    train = data::materialize(*data::head(data::open_source(data_spec, data::Split::Train, source_options),
+                                          v["max-train"].as<int64_t>()));
+    test = v.count("test-data")
+               ? data::materialize(*data::open_test_source(v["test-data"].as<std::string>(), source_options))
+               : data::materialize(*data::open_source(data_spec, data::Split::Test, source_options));
+    TORCH_CHECK(train.labelled() && test.labelled(), "the linear probe needs labels: data '",
+                train.labelled() ? test.origin : train.origin, "' has none");
+    TORCH_CHECK(train.height() == test.height() && train.width() == test.width() &&
+                    train.channels() == test.channels(),
+                "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
+                test.height(), "x", test.width(), "x", test.channels());
+    device = resolve_device(v["device"].as<std::string>());
+    model = trainers::make_feature_model(features, checkpoint, input.checkpoint_path, v["encoder"].as<std::string>(),
+                                         data::MemorySource(train), seed);
+    described = model.described;
+    json.add("task", task).add("features", features).add("protocol", protocol).add("model", described).add("data", data_spec);
+    if (checkpoint) json.add("checkpoint", input.checkpoint_path);
+    train_labels = train.labels;
+    test_labels = test.labels;
+  }
+  if (!out_dir.empty()) ensure_directory(out_dir);
+  json.add("train_size", train_labels.size(0)).add("test_size", test_labels.size(0));
+  suffix = task == "segmentation" ? "-segmentation" : "";
   if (features != "encoder") suffix += "-" + features;
   if (protocol != "lbfgs") suffix += "-" + protocol;
+  const auto& norm = model.norm;
+  Encoder encoder = model.encoder;
 
   if (task == "segmentation") {
     // Masks: the data set's own when it carries them, else foreground = pixel > threshold.
@@ -259,17 +281,12 @@ int probe_main(int argc, char** argv) {
     return 0;
   }
 
-  torch::Tensor train_features, test_features;
-  double extraction_seconds = 0;
-  if (encoder) {
+  if (!stored) {
     const auto extraction_start = Clock::now();
     const int64_t batch = v["batch-size"].as<int64_t>();
-    train_features = trainers::extract_features(*encoder, train.images, norm, device, batch);
-    test_features = trainers::extract_features(*encoder, test.images, norm, device, batch);
-    extraction_seconds = seconds_since(extraction_start);
-  } else {
-    train_features = trainers::raw_pixel_features(train.images, norm);
-    test_features = trainers::raw_pixel_features(test.images, norm);
+    train_features = model(train.images, device, batch);
+    test_features = model(test.images, device, batch);
+    if (encoder) extraction_seconds = seconds_since(extraction_start);
   }
   const int64_t knn_k = v["knn-k"].as<int64_t>();
   const auto knn_options = trainers::KnnOptions().k(knn_k).temperature(v["knn-temperature"].as<double>());
@@ -280,9 +297,9 @@ int probe_main(int argc, char** argv) {
   std::vector<FractionResult> rows;
   for (const double fraction : fractions) {
     FractionResult row{fraction, 0, {}, {}, -1};
-    const auto subset = trainers::class_balanced_subset(train.labels, fraction, seed);
+    const auto subset = trainers::class_balanced_subset(train_labels, fraction, seed);
     row.train_size = subset.size(0);
-    const auto x = train_features.index_select(0, subset), y = train.labels.index_select(0, subset);
+    const auto x = train_features.index_select(0, subset), y = train_labels.index_select(0, subset);
     if (protocol == "sgd-augment") {
       data::ImageSet part = train;
       part.images = train.images.index_select(0, subset).contiguous();
@@ -294,10 +311,10 @@ int probe_main(int argc, char** argv) {
                                                        .batch_size(v["sgd-batch-size"].as<int64_t>())
                                                        .seed(seed));
     } else {
-      row.probe = trainers::linear_probe(x, y, test_features, test.labels, probe_options);
+      row.probe = trainers::linear_probe(x, y, test_features, test_labels, probe_options);
     }
-    row.scores = trainers::classification_scores(row.probe.test_logits, test.labels);
-    if (knn_k > 0) row.knn = trainers::knn_accuracy(x, y, test_features, test.labels, knn_options);
+    row.scores = trainers::classification_scores(row.probe.test_logits, test_labels);
+    if (knn_k > 0) row.knn = trainers::knn_accuracy(x, y, test_features, test_labels, knn_options);
     rows.push_back(row);
   }
   const double seconds = seconds_since(start);
@@ -316,7 +333,7 @@ int probe_main(int argc, char** argv) {
       .add("balanced_accuracy", headline.scores.balanced_accuracy)
       .add("validation_accuracy", headline.probe.validation_accuracy).add("weight_decay", headline.probe.weight_decay);
   if (knn_k > 0) json.add("knn_accuracy", headline.knn).add("knn_k", knn_k);
-  if (encoder) {
+  if (extraction_seconds >= 0) {
     json.add("extraction_seconds", extraction_seconds)
         .add("extraction_images_per_second",
              static_cast<double>(train.size() + test.size()) / std::max(extraction_seconds, 1e-9));
@@ -340,7 +357,7 @@ int probe_main(int argc, char** argv) {
     }
     std::printf("linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  (%s, %.0f s)\n",
                 described.c_str(), static_cast<long long>(headline.probe.feature_dim),
-                static_cast<long long>(headline.train_size), static_cast<long long>(test.size()), 100 * headline.scores.top1,
+                static_cast<long long>(headline.train_size), static_cast<long long>(test_labels.size(0)), 100 * headline.scores.top1,
                 how, seconds);
     std::printf("top-5 %.2f%%  balanced accuracy %.2f%%  per class:", 100 * headline.scores.top5,
                 100 * headline.scores.balanced_accuracy);
@@ -349,7 +366,7 @@ int probe_main(int argc, char** argv) {
     }
     std::printf("\n");
     if (knn_k > 0) std::printf("kNN (k=%lld, cosine, weighted votes) test top-1 %.2f%%\n", static_cast<long long>(knn_k), 100 * headline.knn);
-    if (encoder) {
+    if (extraction_seconds >= 0) {
       std::printf("feature extraction: %lld images in %.1f s (%.0f images/s)\n",
                   static_cast<long long>(train.size() + test.size()), extraction_seconds,
                   static_cast<double>(train.size() + test.size()) / std::max(extraction_seconds, 1e-9));

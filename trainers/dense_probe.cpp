@@ -1,6 +1,7 @@
 #include "sslkit/trainers/dense_probe.h"
 
 #include "sslkit/data/rng.h"
+#include "sslkit/data/sources/source.h"
 
 #include <torch/nn/functional/upsampling.h>
 
@@ -34,10 +35,7 @@ DenseFeatures raw_dense_features() {
 }
 
 torch::Tensor threshold_masks(const torch::Tensor& images, int64_t threshold) {
-  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
-              "threshold masks: images must be uint8 [N, H, W, C], got ", images.sizes());
-  TORCH_CHECK(threshold >= 0 && threshold <= 255, "mask threshold must be in 0..255, got ", threshold);
-  return std::get<0>(images.max(3)).gt(threshold).to(torch::kInt64);
+  return data::threshold_masks(images, threshold).to(torch::kInt64);
 }
 
 DenseProbeResult dense_probe(const DenseFeatures& features, const torch::Tensor& train_images,

@@ -27,6 +27,7 @@ ConvertResult convert_image_folder(const std::string& root, const std::string& o
   ConvertResult result;
   result.labelled = labelled;
   result.classes = listing.classes;
+  result.masks = options.mask_threshold() >= 0;
   std::vector<std::optional<torch::Tensor>> decoded;
   std::vector<uint8_t> pixels;
   std::vector<int64_t> labels;
@@ -57,11 +58,18 @@ ConvertResult convert_image_folder(const std::string& root, const std::string& o
     }
     if (!writer && decoder.fixed()) {
       writer.emplace(out, decoder.height(), decoder.width(), decoder.channels(), labelled, listing.classes,
-                     options.hdf5());
+                     Hdf5WriteOptions(options.hdf5()).masks(result.masks));
     }
     if (writer && !pixels.empty()) {
       const int64_t images = static_cast<int64_t>(pixels.size()) / (decoder.height() * decoder.width() * decoder.channels());
-      writer->append(pixels.data(), labelled ? labels.data() : nullptr, images);
+      torch::Tensor masks;
+      if (result.masks) {
+        masks = threshold_masks(torch::from_blob(pixels.data(), {images, decoder.height(), decoder.width(),
+                                                                 decoder.channels()}, torch::kUInt8),
+                                options.mask_threshold());
+      }
+      writer->append(pixels.data(), labelled ? labels.data() : nullptr, images,
+                     result.masks ? masks.data_ptr<uint8_t>() : nullptr);
     }
     if (progress) progress(first + count, n);
   }
@@ -93,7 +101,10 @@ ConvertResult convert_to_hdf5(const std::string& spec, Split split, const std::s
     return convert_image_folder(resolved.path, out, options, progress);
 #endif
   }
-  const auto source = open_source(spec, split, options.source());
+  TORCH_CHECK(options.mask_threshold() >= -1 && options.mask_threshold() <= 255, "mask threshold must be in 0..255, got ",
+              options.mask_threshold());
+  auto source = open_source(spec, split, options.source());
+  if (options.mask_threshold() >= 0) source = with_threshold_masks(source, options.mask_threshold());
   write_hdf5(out, *source, options.hdf5(), progress);
   ConvertResult result;
   result.images = source->size();
@@ -101,6 +112,7 @@ ConvertResult convert_to_hdf5(const std::string& spec, Split split, const std::s
   result.width = source->width();
   result.channels = source->channels();
   result.labelled = source->labelled();
+  result.masks = source->has_masks();
   result.classes = source->classes();
   result.skipped = source->skipped();
   return result;

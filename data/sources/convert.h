@@ -16,6 +16,9 @@ struct ConvertOptions {
   TORCH_ARG(SourceOptions, source) = {};
   /// Chunking and compression of the output.
   TORCH_ARG(Hdf5WriteOptions, hdf5) = {};
+  /// 0..255: also write /masks, 1 where the largest channel value is above it (see `threshold_masks`);
+  /// -1: none (an .h5 input's own masks are copied).
+  TORCH_ARG(int64_t, mask_threshold) = -1;
 };
 
 /// What `convert_to_hdf5` wrote.
@@ -30,6 +33,8 @@ struct ConvertResult {
   int64_t channels = 0;
   /// Whether /labels was written.
   bool labelled = false;
+  /// Whether /masks was written.
+  bool masks = false;
   /// Class names written to /classes.
   std::vector<std::string> classes;
   /// Unreadable files left out (skip mode).

@@ -1,10 +1,8 @@
 #include "sslkit/data/sources/hdf5.h"
 
-#include <c10/util/Exception.h>
-#include <hdf5.h>
+#include "sslkit/data/sources/hdf5_handle.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,86 +12,12 @@
 #include <mutex>
 
 namespace ssl::data {
-namespace {
 
-// Every libhdf5 call runs under this lock, with HDF5's own error-stack printing off (the setting is
-// per thread in thread-safe builds, hence set on every entry): users see our one line only.
-class Hdf5Lock {
- public:
-  Hdf5Lock() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
- private:
-  static std::recursive_mutex& mutex() {
-    static std::recursive_mutex m;
-    return m;
-  }
-  std::lock_guard<std::recursive_mutex> lock_;
-};
-
-// Closes an HDF5 identifier with the matching function at scope exit.
-class Handle {
- public:
-  Handle() = default;
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
-  Handle& operator=(Handle&& other) noexcept {
-    reset();
-    id_ = other.id_;
-    close_ = other.close_;
-    other.id_ = -1;
-    return *this;
-  }
-  ~Handle() { reset(); }
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
-    id_ = -1;
-  }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_ = -1;
-  herr_t (*close_)(hid_t) = nullptr;
-};
-
-std::string type_name(hid_t type) {
-  const size_t bits = H5Tget_size(type) * 8;
-  switch (H5Tget_class(type)) {
-    case H5T_INTEGER:
-      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
-    case H5T_FLOAT:
-      return "float" + std::to_string(bits);
-    case H5T_STRING:
-      return "string";
-    case H5T_COMPOUND:
-      return "compound";
-    case H5T_ENUM:
-      return "enum";
-    default:
-      return "a non-numeric type";
-  }
-}
-
-std::vector<hsize_t> dims_of(hid_t space) {
-  const int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  return dims;
-}
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? "," : "") + std::to_string(dims[i]);
-  return text + "]";
-}
-
-bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
-
-}  // namespace
+using namespace hdf5;
 
 struct Hdf5Source::Impl {
   std::string path;
-  Handle file, images, space;
+  Handle file, images, space, masks, mask_space;
   int64_t n = 0, h = 0, w = 0, c = 0, chunk = 0;
   std::vector<int64_t> labels;
   std::vector<std::string> classes;
@@ -110,6 +34,22 @@ struct Hdf5Source::Impl {
                     H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr) >= 0 &&
                     H5Dread(images.get(), H5T_NATIVE_UINT8, memory.get(), space.get(), H5P_DEFAULT, out) >= 0;
     TORCH_CHECK(ok, "'", path, "': cannot read images ", first, "..", first + count - 1, " of /images");
+  }
+
+  // Reads masks [first, first + count) into `out` and checks they are 0 or 1. Caller holds the lock.
+  void read_mask_run(int64_t first, int64_t count, uint8_t* out) const {
+    const hsize_t start[3] = {static_cast<hsize_t>(first), 0, 0};
+    const hsize_t extent[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
+    Handle memory(H5Screate_simple(3, extent, nullptr), H5Sclose);
+    const bool ok = memory.valid() &&
+                    H5Sselect_hyperslab(mask_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr) >= 0 &&
+                    H5Dread(masks.get(), H5T_NATIVE_UINT8, memory.get(), mask_space.get(), H5P_DEFAULT, out) >= 0;
+    TORCH_CHECK(ok, "'", path, "': cannot read masks ", first, "..", first + count - 1, " of /masks");
+    const int64_t pixels = h * w;
+    for (int64_t i = 0; i < count * pixels; ++i) {
+      TORCH_CHECK(out[i] <= 1, "'", path, "': dataset /masks has value ", static_cast<int>(out[i]), " in image ",
+                  first + i / pixels, ", expected 0 or 1");
+    }
   }
 };
 
@@ -195,6 +135,20 @@ void Hdf5Source::open(const std::string& path, int64_t cache_bytes) {
     }
   }
 
+  if (has_link(m.file.get(), "masks")) {
+    m.masks = Handle(H5Dopen2(m.file.get(), "masks", access.get()), H5Dclose);
+    TORCH_CHECK(m.masks.valid(), "'", path, "': /masks is not a dataset (expected uint8 [N,H,W])");
+    Handle type(H5Dget_type(m.masks.get()), H5Tclose);
+    const bool is_uint8 = H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 1 &&
+                          H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    TORCH_CHECK(is_uint8, "'", path, "': dataset /masks has type ", type_name(type.get()), ", expected uint8");
+    m.mask_space = Handle(H5Dget_space(m.masks.get()), H5Sclose);
+    const auto mdims = dims_of(m.mask_space.get());
+    const std::vector<hsize_t> expected{dims[0], dims[1], dims[2]};
+    TORCH_CHECK(mdims == expected, "'", path, "': dataset /masks has shape ", shape_text(mdims), ", expected ",
+                shape_text(expected), " (the [N,H,W] of /images)");
+  }
+
   if (has_link(m.file.get(), "labels")) {
     Handle set(H5Dopen2(m.file.get(), "labels", H5P_DEFAULT), H5Dclose);
     TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
@@ -236,6 +190,23 @@ bool Hdf5Source::labelled() const { return !impl_->labels.empty(); }
 std::vector<std::string> Hdf5Source::classes() const { return impl_->classes; }
 std::string Hdf5Source::origin() const { return impl_->path; }
 int64_t Hdf5Source::chunk_images() const { return impl_->chunk; }
+bool Hdf5Source::has_masks() const { return impl_->masks.valid(); }
+
+void Hdf5Source::read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const {
+  const Impl& m = *impl_;
+  TORCH_CHECK(m.masks.valid(), "'", m.path, "' has no dataset /masks");
+  for (int64_t k = 0; k < count; ++k) {
+    TORCH_CHECK(indices[k] >= 0 && indices[k] < m.n, "'", m.path, "': image index ", indices[k],
+                " is outside [0, ", m.n, ")");
+  }
+  Hdf5Lock lock;
+  for (int64_t k = 0; k < count;) {
+    int64_t run = 1;
+    while (k + run < count && indices[k + run] == indices[k] + run) ++run;
+    m.read_mask_run(indices[k], run, masks + k * m.h * m.w);
+    k += run;
+  }
+}
 
 void Hdf5Source::read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const {
   const Impl& m = *impl_;
@@ -258,24 +229,10 @@ void Hdf5Source::read(const int64_t* indices, int64_t count, uint8_t* pixels, in
 
 struct Hdf5Writer::Impl {
   std::string path, tmp;
-  Handle file, images, labels;
+  Handle file, images, labels, masks;
   int64_t h = 0, w = 0, c = 0, n = 0;
   bool labelled = false, finished = false;
 
-  void extend_and_write(hid_t set, int rank, const hsize_t* extent_after, const hsize_t* start,
-                        const hsize_t* count, hid_t memory_type, const void* data, const char* name) {
-    Handle file_space;
-    Handle memory;
-    bool ok = H5Dset_extent(set, extent_after) >= 0;
-    if (ok) {
-      file_space = Handle(H5Dget_space(set), H5Sclose);
-      memory = Handle(H5Screate_simple(rank, count, nullptr), H5Sclose);
-      ok = file_space.valid() && memory.valid() &&
-           H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
-           H5Dwrite(set, memory_type, memory.get(), file_space.get(), H5P_DEFAULT, data) >= 0;
-    }
-    TORCH_CHECK(ok, "cannot write '", path, "': writing ", name, " failed (disk full?)");
-  }
 };
 
 Hdf5Writer::Hdf5Writer(const std::string& path, int64_t height, int64_t width, int64_t channels, bool labelled,
@@ -294,6 +251,7 @@ void Hdf5Writer::discard() {
     Hdf5Lock lock;
     impl_->labels.reset();
     impl_->images.reset();
+    impl_->masks.reset();
     impl_->file.reset();
   }
   if (!impl_->tmp.empty()) std::remove(impl_->tmp.c_str());
@@ -337,6 +295,16 @@ void Hdf5Writer::create(const std::string& path, int64_t height, int64_t width, 
                                  H5P_DEFAULT),
                       H5Dclose);
     TORCH_CHECK(m.images.valid(), "cannot write '", path, "': cannot create dataset /images");
+    if (options.masks()) {
+      const hsize_t mask_dims[3] = {0, dims[1], dims[2]}, mask_max[3] = {H5S_UNLIMITED, dims[1], dims[2]};
+      const hsize_t mask_chunk[3] = {static_cast<hsize_t>(chunk), dims[1], dims[2]};
+      Handle mask_space(H5Screate_simple(3, mask_dims, mask_max), H5Sclose);
+      H5Pset_chunk(create.get(), 3, mask_chunk);
+      m.masks = Handle(H5Dcreate2(m.file.get(), "masks", H5T_STD_U8LE, mask_space.get(), H5P_DEFAULT, create.get(),
+                                  H5P_DEFAULT),
+                       H5Dclose);
+      TORCH_CHECK(m.masks.valid(), "cannot write '", path, "': cannot create dataset /masks");
+    }
   }
   if (labelled) {
     const hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk_dims[1] = {4096};
@@ -369,10 +337,11 @@ Hdf5Writer::~Hdf5Writer() {
 
 int64_t Hdf5Writer::size() const { return impl_->n; }
 
-void Hdf5Writer::append(const uint8_t* pixels, const int64_t* labels, int64_t count) {
+void Hdf5Writer::append(const uint8_t* pixels, const int64_t* labels, int64_t count, const uint8_t* masks) {
   Impl& m = *impl_;
   TORCH_CHECK(!m.finished, "cannot write '", m.path, "': the file is already finished");
   TORCH_CHECK(!m.labelled || labels, "cannot write '", m.path, "': labels are required for a labelled file");
+  TORCH_CHECK(!m.masks.valid() || masks, "cannot write '", m.path, "': masks are required for a file with /masks");
   if (count <= 0) return;
   Hdf5Lock lock;
   {
@@ -380,13 +349,19 @@ void Hdf5Writer::append(const uint8_t* pixels, const int64_t* labels, int64_t co
                               static_cast<hsize_t>(m.w), static_cast<hsize_t>(m.c)};
     const hsize_t start[4] = {static_cast<hsize_t>(m.n), 0, 0, 0};
     const hsize_t extent[4] = {static_cast<hsize_t>(count), after[1], after[2], after[3]};
-    m.extend_and_write(m.images.get(), 4, after, start, extent, H5T_NATIVE_UINT8, pixels, "/images");
+    extend_and_write(m.path, m.images.get(), 4, after, start, extent, H5T_NATIVE_UINT8, pixels, "/images");
   }
   if (m.labelled) {
     const hsize_t after[1] = {static_cast<hsize_t>(m.n + count)};
     const hsize_t start[1] = {static_cast<hsize_t>(m.n)};
     const hsize_t extent[1] = {static_cast<hsize_t>(count)};
-    m.extend_and_write(m.labels.get(), 1, after, start, extent, H5T_NATIVE_INT64, labels, "/labels");
+    extend_and_write(m.path, m.labels.get(), 1, after, start, extent, H5T_NATIVE_INT64, labels, "/labels");
+  }
+  if (m.masks.valid()) {
+    const hsize_t after[3] = {static_cast<hsize_t>(m.n + count), static_cast<hsize_t>(m.h), static_cast<hsize_t>(m.w)};
+    const hsize_t start[3] = {static_cast<hsize_t>(m.n), 0, 0};
+    const hsize_t extent[3] = {static_cast<hsize_t>(count), after[1], after[2]};
+    extend_and_write(m.path, m.masks.get(), 3, after, start, extent, H5T_NATIVE_UINT8, masks, "/masks");
   }
   m.n += count;
 }
@@ -399,30 +374,29 @@ void Hdf5Writer::finish() {
     Hdf5Lock lock;
     m.labels.reset();
     m.images.reset();
-    const bool flushed = H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) >= 0;
-    m.file.reset();
-    TORCH_CHECK(flushed, "cannot write '", m.path, "': flushing '", m.tmp, "' failed (disk full?)");
+    m.masks.reset();
   }
-  const int fd = ::open(m.tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  TORCH_CHECK(synced && std::rename(m.tmp.c_str(), m.path.c_str()) == 0, "cannot write '", m.path, "': ",
-              std::strerror(errno));
+  finish_atomic(m.file, m.tmp, m.path);
   m.finished = true;
 }
 
 void write_hdf5(const std::string& path, const Source& source, const Hdf5WriteOptions& options,
                 const std::function<void(int64_t, int64_t)>& progress) {
+  Hdf5WriteOptions layout = options;
+  layout.masks(source.has_masks());
   Hdf5Writer writer(path, source.height(), source.width(), source.channels(), source.labelled(), source.classes(),
-                    options);
+                    layout);
   const int64_t n = source.size(), block = std::max<int64_t>(1, (8 << 20) / source.image_bytes());
   std::vector<uint8_t> pixels(static_cast<size_t>(std::min(n, block) * source.image_bytes()));
   std::vector<int64_t> labels(static_cast<size_t>(std::min(n, block))), indices(labels.size());
+  std::vector<uint8_t> masks(source.has_masks() ? labels.size() * static_cast<size_t>(source.height() * source.width()) : 0);
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first);
     for (int64_t k = 0; k < count; ++k) indices[static_cast<size_t>(k)] = first + k;
     source.read(indices.data(), count, pixels.data(), labels.data());
-    writer.append(pixels.data(), source.labelled() ? labels.data() : nullptr, count);
+    if (source.has_masks()) source.read_masks(indices.data(), count, masks.data());
+    writer.append(pixels.data(), source.labelled() ? labels.data() : nullptr, count,
+                  source.has_masks() ? masks.data() : nullptr);
     if (progress) progress(first + count, n);
   }
   writer.finish();

@@ -3,6 +3,7 @@
 //   /images   uint8 [N, H, W, C], C = 1 or 3, chunked along N
 //   /labels   integer [N] (written as int64), optional; each in [0, number of classes)
 //   /classes  strings [K], optional; class names indexed by label
+//   /masks    uint8 [N, H, W], optional; per-pixel classes 0 (background) or 1 (foreground)
 #include "sslkit/data/sources/source.h"
 
 #include <torch/arg.h>
@@ -31,6 +32,9 @@ class Hdf5Source : public Source {
   std::vector<std::string> classes() const override;
   std::string origin() const override;
   void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override;
+  bool has_masks() const override;
+  /// Reads masks by hyperslab like the images; throws naming the image when a value is not 0 or 1.
+  void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const override;
   /// Images per chunk of /images (0 when the data set is stored contiguously).
   int64_t chunk_images() const;
 
@@ -47,6 +51,8 @@ struct Hdf5WriteOptions {
   TORCH_ARG(int64_t, chunk_images) = 0;
   /// gzip level 0 (none) to 9; compression makes every random read inflate a whole chunk.
   TORCH_ARG(int, compression) = 0;
+  /// Write /masks (chunked as /images); `Hdf5Writer::append` then needs the masks of every image.
+  TORCH_ARG(bool, masks) = false;
 };
 
 /// Writes the schema incrementally and atomically: images go to a temporary file beside `path` that
@@ -59,8 +65,9 @@ class Hdf5Writer {
   ~Hdf5Writer();
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
-  /// Appends `count` images (and labels, required when labelled) stored back to back.
-  void append(const uint8_t* pixels, const int64_t* labels, int64_t count);
+  /// Appends `count` images (and labels, required when labelled; masks uint8 [H, W] each, required when the
+  /// options ask for masks) stored back to back.
+  void append(const uint8_t* pixels, const int64_t* labels, int64_t count, const uint8_t* masks = nullptr);
   /// Images appended so far.
   int64_t size() const;
   /// Closes the file, flushes it to disk and renames it to `path`.
@@ -74,7 +81,7 @@ class Hdf5Writer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Writes every image of `source` to `path` in the schema (atomically), calling `progress(done, total)`
+/// Writes every image of `source` (and its masks when it has them) to `path` in the schema (atomically), calling `progress(done, total)`
 /// after each block when given.
 void write_hdf5(const std::string& path, const Source& source, const Hdf5WriteOptions& options = {},
                 const std::function<void(int64_t, int64_t)>& progress = {});

@@ -22,11 +22,11 @@ namespace {
 constexpr const char* kExpected =
     "expected fashion-mnist or a folder (MNIST-format IDX files, or images) or an .h5 file";
 
-// The first `count` images of another source.
-class HeadSource : public Source {
+// Forwards everything to another source; subclasses override what they change.
+class ForwardingSource : public Source {
  public:
-  HeadSource(std::shared_ptr<const Source> source, int64_t count) : source_(std::move(source)), count_(count) {}
-  int64_t size() const override { return count_; }
+  explicit ForwardingSource(std::shared_ptr<const Source> source) : source_(std::move(source)) {}
+  int64_t size() const override { return source_->size(); }
   int64_t height() const override { return source_->height(); }
   int64_t width() const override { return source_->width(); }
   int64_t channels() const override { return source_->channels(); }
@@ -35,16 +35,56 @@ class HeadSource : public Source {
   std::string origin() const override { return source_->origin(); }
   std::vector<std::string> skipped() const override { return source_->skipped(); }
   void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override {
+    source_->read(indices, count, pixels, labels);
+  }
+  bool has_masks() const override { return source_->has_masks(); }
+  void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const override {
+    source_->read_masks(indices, count, masks);
+  }
+
+ protected:
+  std::shared_ptr<const Source> source_;
+};
+
+// The first `count` images of another source.
+class HeadSource : public ForwardingSource {
+ public:
+  HeadSource(std::shared_ptr<const Source> source, int64_t count) : ForwardingSource(std::move(source)), count_(count) {}
+  int64_t size() const override { return count_; }
+  void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override {
+    check(indices, count);
+    source_->read(indices, count, pixels, labels);
+  }
+  void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const override {
+    check(indices, count);
+    source_->read_masks(indices, count, masks);
+  }
+
+ private:
+  void check(const int64_t* indices, int64_t count) const {
     for (int64_t k = 0; k < count; ++k) {
       TORCH_CHECK(indices[k] >= 0 && indices[k] < count_, "'", origin(), "': image index ", indices[k],
                   " is outside [0, ", count_, ")");
     }
-    source_->read(indices, count, pixels, labels);
+  }
+  int64_t count_;
+};
+
+// Another source with masks thresholded from its pixels.
+class ThresholdMaskSource : public ForwardingSource {
+ public:
+  ThresholdMaskSource(std::shared_ptr<const Source> source, int64_t threshold)
+      : ForwardingSource(std::move(source)), threshold_(threshold) {}
+  bool has_masks() const override { return true; }
+  void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const override {
+    auto images = torch::empty({count, height(), width(), channels()}, torch::kUInt8);
+    source_->read(indices, count, images.data_ptr<uint8_t>(), nullptr);
+    const auto thresholded = threshold_masks(images, threshold_);
+    std::memcpy(masks, thresholded.data_ptr<uint8_t>(), static_cast<size_t>(thresholded.numel()));
   }
 
  private:
-  std::shared_ptr<const Source> source_;
-  int64_t count_;
+  int64_t threshold_;
 };
 
 bool is_idx_folder(const fs::path& dir) {
@@ -70,6 +110,10 @@ int64_t Source::label(int64_t index) const {
   return label;
 }
 
+void Source::read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const {
+  TORCH_CHECK(false, "'", origin(), "' has no masks");
+}
+
 MemorySource::MemorySource(ImageSet set, std::vector<std::string> classes)
     : set_(std::move(set)), classes_(std::move(classes)) {
   TORCH_CHECK(set_.images.defined() && set_.images.scalar_type() == torch::kUInt8 && set_.images.dim() == 4,
@@ -80,6 +124,24 @@ MemorySource::MemorySource(ImageSet set, std::vector<std::string> classes)
     TORCH_CHECK(set_.labels.dim() == 1 && set_.labels.size(0) == set_.size(), "'", set_.origin, "': ",
                 set_.labels.numel(), " labels for ", set_.size(), " images");
     set_.labels = set_.labels.to(torch::kInt64).contiguous();
+  }
+  if (set_.masks.defined()) {
+    TORCH_CHECK(set_.masks.dim() == 3 && set_.masks.size(0) == set_.size() && set_.masks.size(1) == set_.height() &&
+                    set_.masks.size(2) == set_.width(),
+                "'", set_.origin, "': masks of shape ", set_.masks.sizes(), " for images of shape ",
+                set_.images.sizes(), ", expected [N,H,W]");
+    set_.masks = set_.masks.to(torch::kInt64).contiguous();
+  }
+}
+
+void MemorySource::read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const {
+  TORCH_CHECK(has_masks(), "'", set_.origin, "' has no masks");
+  const int64_t n = size(), pixels = height() * width();
+  const int64_t* from = set_.masks.data_ptr<int64_t>();
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t index = indices[k];
+    TORCH_CHECK(index >= 0 && index < n, "'", set_.origin, "': image index ", index, " is outside [0, ", n, ")");
+    for (int64_t p = 0; p < pixels; ++p) masks[k * pixels + p] = static_cast<uint8_t>(from[index * pixels + p]);
   }
 }
 
@@ -168,6 +230,18 @@ std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t
   return std::make_shared<HeadSource>(std::move(source), count);
 }
 
+std::shared_ptr<const Source> with_threshold_masks(std::shared_ptr<const Source> source, int64_t threshold) {
+  TORCH_CHECK(threshold >= 0 && threshold <= 255, "mask threshold must be in 0..255, got ", threshold);
+  return std::make_shared<ThresholdMaskSource>(std::move(source), threshold);
+}
+
+torch::Tensor threshold_masks(const torch::Tensor& images, int64_t threshold) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
+              "threshold masks: images must be uint8 [N, H, W, C], got ", images.sizes());
+  TORCH_CHECK(threshold >= 0 && threshold <= 255, "mask threshold must be in 0..255, got ", threshold);
+  return std::get<0>(images.max(3)).gt(threshold).to(torch::kUInt8).contiguous();
+}
+
 ImageSet materialize(const Source& source) {
   if (const auto* memory = dynamic_cast<const MemorySource*>(&source)) return memory->set();
   ImageSet set;
@@ -178,6 +252,11 @@ ImageSet materialize(const Source& source) {
   std::iota(indices.begin(), indices.end(), 0);
   source.read(indices.data(), source.size(), set.images.data_ptr<uint8_t>(),
               source.labelled() ? set.labels.data_ptr<int64_t>() : nullptr);
+  if (source.has_masks()) {
+    auto masks = torch::empty({source.size(), source.height(), source.width()}, torch::kUInt8);
+    source.read_masks(indices.data(), source.size(), masks.data_ptr<uint8_t>());
+    set.masks = masks.to(torch::kInt64);
+  }
   return set;
 }
 

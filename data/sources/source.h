@@ -35,6 +35,10 @@ class Source {
   /// Copies images `indices[k]` to `pixels + k * image_bytes()` and, when `labels` is not null and the source
   /// is labelled, their labels to `labels[k]`. Runs of consecutive indices are read in one go.
   virtual void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const = 0;
+  /// Whether every image has a segmentation mask (per-pixel classes, uint8 [H, W]).
+  virtual bool has_masks() const { return false; }
+  /// Copies the masks of images `indices[k]` to `masks + k * H * W`; throws when the source has none.
+  virtual void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const;
 
   /// Bytes of one image (H * W * C).
   int64_t image_bytes() const { return height() * width() * channels(); }
@@ -57,6 +61,8 @@ class MemorySource : public Source {
   std::vector<std::string> classes() const override { return classes_; }
   std::string origin() const override { return set_.origin; }
   void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override;
+  bool has_masks() const override { return set_.masks.defined(); }
+  void read_masks(const int64_t* indices, int64_t count, uint8_t* masks) const override;
   /// The wrapped images and labels.
   const ImageSet& set() const { return set_; }
 
@@ -118,7 +124,15 @@ std::shared_ptr<const Source> open_test_source(const std::string& spec, const So
 /// The first `count` images of `source` (all of them when `count` <= 0 or >= its size).
 std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t count);
 
-/// Reads every image (and label) of `source` into memory.
+/// `source` with masks computed from its pixels: 1 where the largest channel value is above `threshold`
+/// (0..255), else 0 (what `sslkit convert --masks threshold:T` writes).
+std::shared_ptr<const Source> with_threshold_masks(std::shared_ptr<const Source> source, int64_t threshold);
+
+/// Foreground masks uint8 [N, H, W] of uint8 images [N, H, W, C]: 1 where the largest channel value is above
+/// `threshold` (0..255), else 0.
+torch::Tensor threshold_masks(const torch::Tensor& images, int64_t threshold);
+
+/// Reads every image (and label, and mask as int64 [N, H, W] when the source has them) of `source` into memory.
 ImageSet materialize(const Source& source);
 
 /// Per-channel statistics of every image of `source`, read in blocks (exact integer sums; unbiased std).

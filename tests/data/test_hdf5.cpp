@@ -1,6 +1,7 @@
 #include "sslkit/data/idx.h"
 #include "sslkit/data/loader.h"
 #include "sslkit/data/sources/convert.h"
+#include "sslkit/data/sources/feature_file.h"
 #include "sslkit/data/sources/hdf5.h"
 #include "sslkit/data/views/two_views.h"
 
@@ -225,4 +226,145 @@ TEST_CASE("Converting IDX to HDF5 gives the same loader batches", "[data][hdf5][
   CHECK_FALSE(std::filesystem::exists(dir.file("test.h5")));
   CHECK(error_message([&] { D::convert_to_hdf5(dir.str(), D::Split::Train, dir.file("test.bin")); }) ==
         "output '" + dir.file("test.bin") + "' must be an .h5 file");
+}
+
+TEST_CASE("HDF5 masks round trip into ImageSet::masks, and convert writes threshold masks", "[data][hdf5][masks]") {
+  TempDir dir;
+  auto set = random_set(9, 4, 5, 3, 4);
+  set.masks = torch::randint(0, 2, {9, 4, 5}, torch::kInt64);
+  D::write_hdf5(dir.file("masks.h5"), D::MemorySource(set), D::Hdf5WriteOptions().chunk_images(4));
+  const auto source = D::open_source(dir.file("masks.h5"), D::Split::Train);
+  REQUIRE(source->has_masks());
+  const auto read = D::materialize(*source);
+  CHECK(torch::equal(read.images, set.images));
+  CHECK(read.masks.scalar_type() == torch::kInt64);
+  CHECK(torch::equal(read.masks, set.masks));
+  // Through head(): the first 3 images' masks.
+  CHECK(torch::equal(D::materialize(*D::head(source, 3)).masks, set.masks.narrow(0, 0, 3)));
+
+  // A file without /masks has none; convert --masks threshold:T writes max channel > T.
+  D::write_hdf5(dir.file("plain.h5"), D::MemorySource(random_set(9, 4, 5, 3, 4)));
+  CHECK_FALSE(D::open_source(dir.file("plain.h5"), D::Split::Train)->has_masks());
+  const auto converted = D::convert_to_hdf5(dir.file("plain.h5"), D::Split::Train, dir.file("thresholded.h5"),
+                                            D::ConvertOptions().mask_threshold(128));
+  CHECK(converted.masks);
+  const auto thresholded = D::materialize(*D::open_source(dir.file("thresholded.h5"), D::Split::Train));
+  // Hand check of one pixel: the largest of its 3 channels decides.
+  const auto pixel = set.images[2][1][3];
+  const int64_t largest = pixel.max().item<int64_t>();
+  CHECK(thresholded.masks[2][1][3].item<int64_t>() == (largest > 128 ? 1 : 0));
+  CHECK(torch::equal(thresholded.masks, std::get<0>(set.images.max(3)).gt(128).to(torch::kInt64)));
+}
+
+TEST_CASE("HDF5 masks that break the schema are refused in one line", "[data][hdf5][masks][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.h5");
+  std::vector<uint8_t> pixels(2 * 3 * 3, 0);
+  auto write = [&](const std::vector<hsize_t>& mask_dims, hid_t type, const void* masks) {
+    RawFile file(path);
+    add_dataset(file.id, "images", H5T_NATIVE_UINT8, {2, 3, 3, 1}, pixels.data());
+    add_dataset(file.id, "masks", type, mask_dims, masks);
+  };
+  std::vector<uint8_t> masks(2 * 3 * 3, 1);
+  write({2, 3, 2}, H5T_NATIVE_UINT8, masks.data());
+  CHECK(error_message([&] { D::Hdf5Source source(path); }) ==
+        "'" + path + "': dataset /masks has shape [2,3,2], expected [2,3,3] (the [N,H,W] of /images)");
+  std::vector<float> float_masks(2 * 3 * 3, 1.0f);
+  write({2, 3, 3}, H5T_NATIVE_FLOAT, float_masks.data());
+  CHECK(error_message([&] { D::Hdf5Source source(path); }) == "'" + path + "': dataset /masks has type float32, expected uint8");
+  masks[9 + 4] = 7;  // image 1, pixel (1, 1)
+  write({2, 3, 3}, H5T_NATIVE_UINT8, masks.data());
+  D::Hdf5Source source(path);
+  CHECK(error_message([&] { D::materialize(source); }) ==
+        "'" + path + "': dataset /masks has value 7 in image 1, expected 0 or 1");
+}
+
+TEST_CASE("Feature files round trip rows, labels and attributes; a discarded writer leaves nothing",
+          "[data][hdf5][features]") {
+  TempDir dir;
+  const std::string path = dir.file("f.h5");
+  torch::manual_seed(5);
+  const auto rows = torch::randn({300, 7});
+  const auto labels = torch::randint(0, 4, {300}, torch::kInt64);
+  D::FeatureAttributes attributes;
+  attributes.text = {{"encoder", "convnet-s"}, {"normalization", "0.28;0.35"}};
+  attributes.integers = {{"feature_dim", 7}, {"channels", 1}};
+  {
+    D::FeatureWriter writer(path, 7, true, attributes);
+    writer.append(rows.narrow(0, 0, 256), labels.narrow(0, 0, 256));
+    writer.append(rows.narrow(0, 256, 44).to(torch::kDouble), labels.narrow(0, 256, 44));
+    CHECK(writer.size() == 300);
+    CHECK_FALSE(std::filesystem::exists(path));  // still under its temporary name
+    writer.finish();
+  }
+  const auto file = D::read_feature_file(path, true);
+  CHECK(torch::equal(file.features, rows));
+  CHECK(torch::equal(file.labels, labels));
+  CHECK(file.attributes.text == attributes.text);
+  CHECK(file.attributes.integers == attributes.integers);
+
+  const std::string partial = dir.file("partial.h5");
+  {
+    D::FeatureWriter writer(partial, 7, false, {});
+    writer.append(rows.narrow(0, 0, 10));
+  }
+  CHECK_FALSE(std::filesystem::exists(partial));
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.str()), std::filesystem::directory_iterator()) == 1);
+  CHECK(error_message([&] { D::FeatureWriter(dir.file("w.h5"), 7, false, {}).append(rows.narrow(1, 0, 5)); }) ==
+        "cannot write '" + dir.file("w.h5") + "': rows of shape [300, 5], expected [B, 7]");
+}
+
+TEST_CASE("Feature files that break the schema are refused in one line", "[data][hdf5][features][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("bad.h5");
+  std::vector<double> doubles(6, 0.5);
+  std::vector<float> floats(6, 0.5f);
+  std::vector<int64_t> labels{0, 1, 2};
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_DOUBLE, {3, 2}, doubles.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(path, false); }) ==
+        "'" + path + "': dataset /features has type float64, expected float32");
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {6}, floats.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(path, false); }) ==
+        "'" + path + "': dataset /features has rank 1 (shape [6]), expected 2 ([N,D])");
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {3, 2}, floats.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(path, true); }) ==
+        "'" + path + "': no dataset /labels (the probe needs labels: expected int64 [N])");
+  CHECK(D::read_feature_file(path, false).features.sizes() == torch::IntArrayRef({3, 2}));
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {3, 2}, floats.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_FLOAT, {3}, floats.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(path, true); }) ==
+        "'" + path + "': dataset /labels has type float32, expected int64");
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {3, 2}, floats.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {2}, labels.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(path, true); }) ==
+        "'" + path + "': dataset /labels holds 2 labels but /features holds 3 rows");
+  {
+    RawFile file(dir.file("other.h5"));
+    add_dataset(file.id, "images", H5T_NATIVE_FLOAT, {3, 2}, floats.data());
+  }
+  CHECK(error_message([&] { D::read_feature_file(dir.file("other.h5"), true); }) ==
+        "'" + dir.file("other.h5") + "': no dataset /features (expected float32 [N,D])");
+  {
+    RawFile file(dir.file("wide.h5"));
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {2, 3}, floats.data());
+  }
+  const auto narrow = D::read_feature_file(path, false), wide = D::read_feature_file(dir.file("wide.h5"), false);
+  CHECK(error_message([&] { D::check_same_width(narrow, wide); }) ==
+        "'" + dir.file("wide.h5") + "': dataset /features has 3 columns but '" + path +
+            "' has 2 (train and test features must come from the same encoder)");
 }

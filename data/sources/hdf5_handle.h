@@ -1,0 +1,131 @@
+#pragma once
+// Shared by the HDF5 readers and writers of the data layer (hdf5.cpp, feature_file.cpp); needs <hdf5.h>, so it is
+// included by .cpp files only, never by a public header.
+#include <c10/util/Exception.h>
+#include <hdf5.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace ssl::data::hdf5 {
+
+/// Every libhdf5 call runs under this lock, with HDF5's own error-stack printing off (the setting is
+/// per thread in thread-safe builds, hence set on every entry): users see our one line only.
+class Hdf5Lock {
+ public:
+  Hdf5Lock() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+ private:
+  static std::recursive_mutex& mutex() {
+    static std::recursive_mutex m;
+    return m;
+  }
+  std::lock_guard<std::recursive_mutex> lock_;
+};
+
+/// Closes an HDF5 identifier with the matching function at scope exit.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
+  Handle& operator=(Handle&& other) noexcept {
+    reset();
+    id_ = other.id_;
+    close_ = other.close_;
+    other.id_ = -1;
+    return *this;
+  }
+  ~Handle() { reset(); }
+  void reset() {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = -1;
+  }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+/// The type as a numpy-like name (uint8, int64, float32, string, ...).
+inline std::string type_name(hid_t type) {
+  const size_t bits = H5Tget_size(type) * 8;
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+    case H5T_FLOAT:
+      return "float" + std::to_string(bits);
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "a non-numeric type";
+  }
+}
+
+/// The dimensions of a simple data space.
+inline std::vector<hsize_t> dims_of(hid_t space) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  return dims;
+}
+
+/// Dimensions as "[a,b,c]".
+inline std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) text += (i ? "," : "") + std::to_string(dims[i]);
+  return text + "]";
+}
+
+/// Whether `file` has a link called `name`.
+inline bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
+
+/// Grows `set` to `extent_after` and writes `data` (of `memory_type`, shape `count`) at `start`; throws naming
+/// `path` and the data set `name` when that fails.
+inline void extend_and_write(const std::string& path, hid_t set, int rank, const hsize_t* extent_after,
+                             const hsize_t* start, const hsize_t* count, hid_t memory_type, const void* data,
+                             const char* name) {
+  Handle file_space;
+  Handle memory;
+  bool ok = H5Dset_extent(set, extent_after) >= 0;
+  if (ok) {
+    file_space = Handle(H5Dget_space(set), H5Sclose);
+    memory = Handle(H5Screate_simple(rank, count, nullptr), H5Sclose);
+    ok = file_space.valid() && memory.valid() &&
+         H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
+         H5Dwrite(set, memory_type, memory.get(), file_space.get(), H5P_DEFAULT, data) >= 0;
+  }
+  TORCH_CHECK(ok, "cannot write '", path, "': writing ", name, " failed (disk full?)");
+}
+
+/// Flushes and closes `file` (written at `tmp`), syncs `tmp` to disk and renames it to `path`; throws naming
+/// `path` when any step fails. The caller has closed the file's data sets.
+inline void finish_atomic(Handle& file, const std::string& tmp, const std::string& path) {
+  {
+    Hdf5Lock lock;
+    const bool flushed = H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0;
+    file.reset();
+    TORCH_CHECK(flushed, "cannot write '", path, "': flushing '", tmp, "' failed (disk full?)");
+  }
+  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  TORCH_CHECK(synced && std::rename(tmp.c_str(), path.c_str()) == 0, "cannot write '", path, "': ",
+              std::strerror(errno));
+}
+
+}  // namespace ssl::data::hdf5
