@@ -360,8 +360,10 @@ TEST_CASE("Feature files that break the schema are refused in one line", "[data]
   CHECK(error_message([&] { D::read_feature_file(dir.file("other.h5"), true); }) ==
         "'" + dir.file("other.h5") + "': no dataset /features (expected float32 [N,D])");
   {
-    RawFile file(dir.file("wide.h5"));
-    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {2, 3}, floats.data());
+    RawFile narrow_file(path);
+    add_dataset(narrow_file.id, "features", H5T_NATIVE_FLOAT, {3, 2}, floats.data());
+    RawFile wide_file(dir.file("wide.h5"));
+    add_dataset(wide_file.id, "features", H5T_NATIVE_FLOAT, {2, 3}, floats.data());
   }
   const auto narrow = D::read_feature_file(path, false), wide = D::read_feature_file(dir.file("wide.h5"), false);
   CHECK(error_message([&] { D::check_same_width(narrow, wide); }) ==
