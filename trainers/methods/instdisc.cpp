@@ -70,7 +70,12 @@ StepOutput InstDisc::step(const data::Batch& batch) {
   auto normalizer = memory_->named_buffers()["normalizer"];
   {
     torch::NoGradGuard no_grad;
-    const auto estimate = noise_scores.to(torch::kDouble).exp().mean() * static_cast<double>(n);
+    auto estimate = noise_scores.to(torch::kDouble).exp().mean() * static_cast<double>(n);
+    if (process_group() != nullptr) {  // data parallel: the mean over the global batch, the same on every rank
+      estimate = estimate.reshape({1});
+      process_group()->all_reduce(estimate);
+      estimate = estimate[0] / static_cast<double>(process_group()->world_size());
+    }
     const double m = options_.normalizer_momentum();
     if (normalizer.item<double>() == 0) normalizer.fill_(estimate);
     else if (m < 1) normalizer.mul_(m).add_(estimate * (1 - m));
@@ -78,7 +83,11 @@ StepOutput InstDisc::step(const data::Batch& batch) {
   const auto log_z = normalizer.log().to(torch::kFloat);
   const auto log_noise = torch::full({}, -std::log(static_cast<double>(n)), f.options());
   auto loss = losses::nce(positive_scores - log_z, noise_scores - log_z, log_noise, log_noise);
-  update_bank(indices, f);
+  if (process_group() != nullptr) {  // every rank's bank takes the whole global batch's features
+    update_bank(process_group()->all_gather(indices), process_group()->all_gather(f.detach()));
+  } else {
+    update_bank(indices, f);
+  }
   return {loss, {}};
 }
 
