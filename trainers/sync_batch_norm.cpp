@@ -106,8 +106,9 @@ SyncBatchNormImpl::SyncBatchNormImpl(const torch::nn::BatchNormOptions& options,
   TORCH_CHECK(options.momentum().has_value(),
               "SyncBatchNorm needs a BatchNorm momentum (the cumulative average, momentum = None, is not supported)");
   if (options.affine()) {
-    weight_ = register_parameter("weight", weight);
-    bias_ = register_parameter("bias", bias);
+    // Frozen layers (moco's key encoder) stay frozen.
+    weight_ = register_parameter("weight", weight, weight.requires_grad());
+    bias_ = register_parameter("bias", bias, bias.requires_grad());
   }
   if (options.track_running_stats()) {
     running_mean_ = register_buffer("running_mean", running_mean);
