@@ -13,15 +13,19 @@ Loader::Loader(std::shared_ptr<const Source> source, std::shared_ptr<const ViewM
   TORCH_CHECK(options_.batch_size() > 0, "Loader: batch size must be > 0, got ", options_.batch_size());
   TORCH_CHECK(options_.workers() >= 0, "Loader: workers must be >= 0, got ", options_.workers());
   TORCH_CHECK(options_.prefetch() > 0, "Loader: prefetch must be > 0, got ", options_.prefetch());
-  TORCH_CHECK(!options_.drop_last() || source_->size() >= options_.batch_size(), "Loader: the source holds ",
-              source_->size(), " images, fewer than one batch of ", options_.batch_size(), " (with drop_last)");
+  TORCH_CHECK(options_.num_shards() >= 1 && options_.shard() >= 0 && options_.shard() < options_.num_shards(),
+              "Loader: shard ", options_.shard(), " of ", options_.num_shards(), " is not in 0..num_shards-1");
+  TORCH_CHECK(options_.num_shards() == 1 || options_.drop_last(), "Loader: sharding needs drop_last");
+  const int64_t global_batch = options_.batch_size() * options_.num_shards();
+  TORCH_CHECK(!options_.drop_last() || source_->size() >= global_batch, "Loader: the source holds ",
+              source_->size(), " images, fewer than one batch of ", global_batch, " (with drop_last)");
   pin_memory_ = options_.device().is_cuda();
 }
 
 Loader::~Loader() { stop_workers(); }
 
 int64_t Loader::batches_per_epoch() const {
-  const int64_t n = source_->size(), b = options_.batch_size();
+  const int64_t n = source_->size(), b = options_.batch_size() * options_.num_shards();
   return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
@@ -39,7 +43,7 @@ std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
 
 Batch Loader::make_batch(int64_t epoch, int64_t step) const {
   const std::vector<int64_t>& order = epoch == epoch_ && !order_.empty() ? order_ : epoch_order(epoch);
-  const int64_t first = step * options_.batch_size();
+  const int64_t first = (step * options_.num_shards() + options_.shard()) * options_.batch_size();
   const int64_t count = std::min(options_.batch_size(), source_->size() - first);
   TORCH_CHECK(count > 0, "Loader: step ", step, " is past the end of the epoch");
 

@@ -48,6 +48,11 @@ struct LoaderOptions {
   TORCH_ARG(uint64_t, seed) = 0;
   /// Device batches are delivered on (pinned memory and non-blocking copies for CUDA).
   TORCH_ARG(torch::Device, device) = torch::kCPU;
+  /// Data-parallel shards: step s of shard r holds images [(s N + r) B, (s N + r + 1) B) of the epoch's order,
+  /// so the N shards of a step together are the batch of N B images one loader would give (needs drop_last).
+  TORCH_ARG(int64_t, num_shards) = 1;
+  /// This loader's shard, in 0..num_shards-1.
+  TORCH_ARG(int64_t, shard) = 0;
 };
 
 /// Batches views of a source through a view maker on worker threads with a bounded prefetch queue.
@@ -59,7 +64,7 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  /// Batches in one epoch.
+  /// Batches in one epoch (per shard).
   int64_t batches_per_epoch() const;
   /// Starts (or restarts) delivering the batches of `epoch` from step `first_step`.
   void start_epoch(int64_t epoch, int64_t first_step = 0);

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libtorch-dev               # LibTorch 1.13 (CPU)
+  libgloo-dev                # Gloo headers for c10d multi-process training (optional: -DSSLKIT_WITH_DISTRIBUTED=OFF)
   libopenblas0-openmp        # switches libblas.so.3 from the reference BLAS (~5 GFLOP/s) to OpenBLAS (~160)
   zlib1g-dev                 # gzip IDX files
   libhdf5-dev                # HDF5 data sets (optional: -DSSLKIT_WITH_HDF5=OFF)

@@ -23,4 +23,7 @@ int views_main(int argc, char** argv);
 /// `sslkit report`: one table comparing run directories.
 int report_main(int argc, char** argv);
 
+/// `sslkit launch`: runs a subcommand as N local processes of a data-parallel job.
+int launch_main(int argc, char** argv);
+
 }  // namespace ssl::cli

@@ -24,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
      "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), train (training step), sources (reads)"},
     {"report", ssl::cli::report_main, "one table comparing run directories (probe, kNN, low-label accuracies)"},
     {"views", ssl::cli::views_main, "a PNG grid of a pretext view's inputs and targets for a few images"},
+    {"launch", ssl::cli::launch_main, "runs a command as N local data-parallel processes (launch --nproc N -- pretrain ...)"},
 };
 
 std::string first_line(std::string text) {

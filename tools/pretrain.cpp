@@ -71,7 +71,15 @@ int pretrain_main(int argc, char** argv) {
       ("knn-monitor", on_off(), "kNN accuracy (k=200, cosine, t=0.1) at the end of every epoch")
       ("knn-subset", po::value<int64_t>()->default_value(defaults.knn_subset()),
        "images of each split the kNN monitor uses (0: all)")
-      ("quiet,q", on_off(), "no progress line (--quiet=false: show it on a run whose options.ini says quiet)");
+      ("quiet,q", on_off(), "no progress line (--quiet=false: show it on a run whose options.ini says quiet)")
+      ("rank", po::value<int64_t>(), "data parallel: this process's rank (default: $RANK, else 0)")
+      ("world-size", po::value<int64_t>(), "data parallel: number of processes (default: $WORLD_SIZE, else 1)")
+      ("local-rank", po::value<int64_t>(), "data parallel: rank on this machine, the CUDA device index (default: $LOCAL_RANK)")
+      ("master-addr", po::value<std::string>(), "data parallel: host of rank 0 (default: $MASTER_ADDR, else 127.0.0.1)")
+      ("master-port", po::value<int64_t>(), "data parallel: rendezvous port on rank 0 (default: $MASTER_PORT, else 29500)")
+      ("backend", po::value<std::string>()->default_value("auto"), "data parallel: auto (nccl on CUDA, gloo on CPU) | gloo | nccl")
+      ("dist-timeout", po::value<double>()->default_value(300), "data parallel: seconds to wait for the other ranks before failing")
+      ("sync-batch-norm", on_off(), "data parallel: BatchNorm statistics over the global batch (SyncBN)");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,
@@ -122,6 +130,18 @@ int pretrain_main(int argc, char** argv) {
 
   auto recorded = to_strings(v);
   recorded.erase("resume");
+  // Where a process sits in a job is not part of the run (each rank reads the same options.ini on --resume).
+  for (const char* key : {"rank", "world-size", "local-rank", "master-addr", "master-port", "backend", "dist-timeout"})
+    recorded.erase(key);
+  trainers::DistributedOptions distributed = trainers::distributed_options_from_env();
+  if (v.count("rank")) distributed.rank(v["rank"].as<int64_t>());
+  if (v.count("world-size")) distributed.world_size(v["world-size"].as<int64_t>());
+  if (v.count("local-rank")) distributed.local_rank(v["local-rank"].as<int64_t>());
+  if (v.count("master-addr")) distributed.master_addr(v["master-addr"].as<std::string>());
+  if (v.count("master-port")) distributed.master_port(v["master-port"].as<int64_t>());
+  distributed.backend(v["backend"].as<std::string>())
+      .timeout_seconds(v["dist-timeout"].as<double>())
+      .sync_batch_norm(v["sync-batch-norm"].as<bool>());
   recorded["out"] = out_dir;
   trainers::PretrainOptions options;
   options.out_dir(out_dir)
@@ -164,6 +184,7 @@ int pretrain_main(int argc, char** argv) {
       .knn_monitor(v["knn-monitor"].as<bool>())
       .knn_subset(v["knn-subset"].as<int64_t>())
       .progress(!v["quiet"].as<bool>())
+      .distributed(distributed)
       .recorded_options(recorded);
 
   if (v.count("temperature")) {
@@ -177,6 +198,7 @@ int pretrain_main(int argc, char** argv) {
   options.moco().augment().crop().scale_min(crop_scale_min);
   options.instdisc().augment().crop().scale_min(crop_scale_min);
   const auto result = trainers::pretrain(options);
+  if (result.rank != 0) return result.signal != 0 ? 128 + result.signal : 0;  // rank 0 reports for the job
   if (result.signal != 0) {
     std::fprintf(stderr, "sslkit: %s at step %lld: checkpoint written to %s; `sslkit pretrain --resume %s` continues it\n",
                  result.signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)",

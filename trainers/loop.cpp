@@ -3,6 +3,7 @@
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
 #include "sslkit/ssl/progress.h"
+#include "sslkit/trainers/distributed.h"
 #include "sslkit/trainers/metrics.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/plot.h"
@@ -100,8 +101,17 @@ double knn_monitor_accuracy(EncoderImpl& encoder, const KnnMonitorData& data, to
 
 PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOptions& options,
                           const std::map<std::string, std::string>& metadata, const KnnMonitorData* monitor,
-                          const Checkpoint* resume_from) {
+                          const Checkpoint* resume_from, std::shared_ptr<ProcessGroup> group) {
   const torch::Device device = loader.options().device();
+  // Data parallel: every rank runs this loop on its shard of each batch; rank 0 alone writes the run directory.
+  ProcessGroup* const ranks = group && group->world_size() > 1 ? group.get() : nullptr;
+  const int64_t world_size = ranks != nullptr ? ranks->world_size() : 1;
+  const bool writer = ranks == nullptr || ranks->rank() == 0;
+  TORCH_CHECK(loader.options().num_shards() == world_size && loader.options().shard() == (ranks ? ranks->rank() : 0),
+              "train_loop: the loader reads shard ", loader.options().shard(), " of ", loader.options().num_shards(),
+              ", but this is rank ", ranks ? ranks->rank() : 0, " of ", world_size);
+  method.set_process_group(ranks != nullptr ? group : nullptr);
+  const int64_t global_batch = loader.options().batch_size() * world_size;
   const Precision precision = check_precision(parse_precision(options.precision()), device);
   auto optimizer = make_optimizer(method.modules(), options.optimizer());
   std::vector<torch::Tensor> params;
@@ -124,6 +134,10 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     const std::string what = "cannot resume from '" + checkpoint_path + "'";
     const auto trainer = resume_from->modules.find("trainer");
     TORCH_CHECK(trainer != resume_from->modules.end(), what, ": it holds no trainer state");
+    const int64_t saved_world_size =
+        resume_from->metadata.count("trainer.world_size") > 0 ? resume_from->meta_int("trainer.world_size") : 1;
+    TORCH_CHECK(saved_world_size == world_size, what, ": it was written with world size ", saved_world_size,
+                ", this run has world size ", world_size, " (resume with the same number of processes)");
     TORCH_CHECK(resume_from->meta_int("trainer.steps_per_epoch") == steps_per_epoch, what, ": it was written with ",
                 resume_from->meta("trainer.steps_per_epoch"), " steps per epoch, this data gives ", steps_per_epoch);
     step = resume_from->meta_int("step");
@@ -147,21 +161,30 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
       const auto saved = trainer_entry(state, "loss_scale", what).to(torch::kDouble);
       scaler->restore(saved[0].item<double>(), static_cast<int64_t>(saved[1].item<double>()));
     }
-    truncate_metrics(metrics_path, step);
+    if (writer) truncate_metrics(metrics_path, step);
   }
-  std::ofstream metrics(metrics_path, resume_from != nullptr ? std::ios::app : std::ios::trunc);
-  TORCH_CHECK(metrics, "cannot write '", metrics_path, "'");
+  std::ofstream metrics;
+  if (writer) {
+    metrics.open(metrics_path, resume_from != nullptr ? std::ios::app : std::ios::trunc);
+    TORCH_CHECK(metrics, "cannot write '", metrics_path, "'");
+  }
+  if (ranks != nullptr) broadcast_modules(method.modules(), *ranks);
 
   PretrainResult result;
   result.device = device.str();
   result.precision = describe_precision(precision, device);
   result.checkpoint = checkpoint_path;
   result.resumed_from_step = step;
+  result.rank = ranks != nullptr ? ranks->rank() : 0;
   const auto start = Clock::now();
   auto elapsed = [&] { return elapsed_before + seconds_since(start); };
 
   int64_t last_checkpoint_step = -1;
   auto write_checkpoint = [&] {
+    if (!writer) {
+      last_checkpoint_step = step;
+      return;
+    }
     const auto begin = Clock::now();
     Checkpoint checkpoint;
     checkpoint.metadata = metadata;
@@ -170,6 +193,7 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     checkpoint.metadata["step"] = std::to_string(step);
     checkpoint.metadata["precision"] = to_string(precision);
     checkpoint.metadata["trainer.steps_per_epoch"] = std::to_string(steps_per_epoch);
+    if (world_size > 1) checkpoint.metadata["trainer.world_size"] = std::to_string(world_size);
     std::ostringstream elapsed_text;
     elapsed_text.precision(17);
     elapsed_text << elapsed();
@@ -197,20 +221,27 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     result.checkpoint_seconds += seconds_since(begin);
   };
 
-  ProgressLine progress(options.progress());
-  if (options.progress()) {
+  ProgressLine progress(options.progress() && writer);
+  if (options.progress() && writer) {
     std::fprintf(stderr, "sslkit pretrain: %s, batch %lld, %lld epochs of %lld steps%s, %s on %s, %d threads%s\n",
                  method.name().c_str(), static_cast<long long>(loader.options().batch_size()),
                  static_cast<long long>(options.epochs()), static_cast<long long>(steps_per_epoch),
                  budget_seconds > 0 ? (" or " + format_duration(budget_seconds)).c_str() : "",
                  result.precision.c_str(), device.str().c_str(), at::get_num_threads(),
                  step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
+    if (world_size > 1) {
+      std::fprintf(stderr, "sslkit pretrain: %lld processes, global batch %lld (each rank %lld)%s\n",
+                   static_cast<long long>(world_size), static_cast<long long>(global_batch),
+                   static_cast<long long>(loader.options().batch_size()),
+                   options.distributed().sync_batch_norm() ? ", synchronized BatchNorm" : "");
+    }
   }
 
   StopSignals signals;
   double window_loss = 0;
   int64_t window_steps = 0;
-  const int64_t images_before = step * loader.options().batch_size();
+  const int64_t images_before = step * global_batch;
+  double synced_elapsed = elapsed_before;  // data parallel: the slowest rank's clock at the last step's end
   bool stop = step >= total_steps || (options.max_steps() > 0 && step >= options.max_steps());
   method.train(true);
   for (int64_t epoch = step / steps_per_epoch; epoch < options.epochs() && !stop; ++epoch) {
@@ -219,7 +250,7 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     while (auto batch = loader.next()) {
       const double progress_fraction =
           std::max(static_cast<double>(step) / static_cast<double>(total_steps),
-                   budget_seconds > 0 ? elapsed() / budget_seconds : 0.0);
+                   budget_seconds > 0 ? (ranks != nullptr ? synced_elapsed : elapsed()) / budget_seconds : 0.0);
       const double lr = options.optimizer().lr() * warmup_cosine(progress_fraction, options.warmup_fraction());
       set_learning_rate(*optimizer, lr);
 
@@ -238,6 +269,7 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
                               : std::string("no checkpoint was written"));
       }
       (scaler ? out.loss * scaler->scale() : out.loss).backward();
+      if (ranks != nullptr) average_gradients(params, *ranks);
       const bool finite = scaler ? scaler->unscale(params) : true;
       double grad_norm = -1;
       if (finite) {
@@ -246,20 +278,28 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
       }
       if (scaler) scaler->update(finite);
       ++step;
-      window_loss += loss;
-      ++window_steps;
 
-      const double now = elapsed();
+      double now = elapsed();
+      double step_loss = loss;
+      int signal = signals.received();
+      if (ranks != nullptr) {  // every rank takes the same decisions: mean loss, slowest clock, any signal
+        const auto all = ranks->all_gather(torch::tensor({loss, now, static_cast<double>(signal)}, torch::kDouble))
+                             .view({world_size, 3});
+        step_loss = all.select(1, 0).mean().item<double>();
+        now = synced_elapsed = all.select(1, 1).max().item<double>();
+        signal = static_cast<int>(all.select(1, 2).max().item<double>());
+      }
+      window_loss += step_loss;
+      ++window_steps;
       const double images_per_second =
-          static_cast<double>(step * loader.options().batch_size() - images_before) / std::max(seconds_since(start), 1e-9);
+          static_cast<double>(step * global_batch - images_before) / std::max(seconds_since(start), 1e-9);
       const bool end_of_epoch = batch->step + 1 == steps_per_epoch;
-      const int signal = signals.received();
       stop = (budget_seconds > 0 && now >= budget_seconds) || (options.max_steps() > 0 && step >= options.max_steps()) ||
              signal != 0;
-      if (monitor != nullptr && end_of_epoch) {
+      if (monitor != nullptr && end_of_epoch && writer) {
         result.knn_accuracy = knn_monitor_accuracy(*method.encoder(), *monitor, device);
       }
-      if (step % options.log_every() == 0 || stop || end_of_epoch) {
+      if (writer && (step % options.log_every() == 0 || stop || end_of_epoch)) {
         result.final_loss = window_loss / static_cast<double>(window_steps);
         JsonObject row;
         row.add("epoch", epoch).add("step", step).add("loss", result.final_loss).add("lr", lr);
@@ -277,13 +317,13 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
       }
 
       const double remaining_steps_time = static_cast<double>(total_steps - step) /
-                                          std::max(images_per_second, 1e-9) * loader.options().batch_size();
+                                          std::max(images_per_second, 1e-9) * global_batch;
       const double eta = budget_seconds > 0 ? std::min(budget_seconds - now, remaining_steps_time) : remaining_steps_time;
       std::ostringstream line;
       line.setf(std::ios::fixed);
       line.precision(4);
       line << "epoch " << epoch + 1 << "/" << options.epochs() << " step " << batch->step + 1 << "/"
-           << steps_per_epoch << " loss " << loss;
+           << steps_per_epoch << " loss " << step_loss;
       line.precision(1);
       if (monitor != nullptr && result.knn_accuracy >= 0) line << " knn " << 100 * result.knn_accuracy << "%";
       line.precision(0);
@@ -294,11 +334,11 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     }
   }
   if (last_checkpoint_step != step) write_checkpoint();
-  plot_metrics(metrics_path, (dir / "metrics.png").string());
+  if (writer) plot_metrics(metrics_path, (dir / "metrics.png").string());
   result.steps = step;
   result.seconds = seconds_since(start);
   result.images_per_second =
-      static_cast<double>(step * loader.options().batch_size() - images_before) / std::max(result.seconds, 1e-9);
+      static_cast<double>(step * global_batch - images_before) / std::max(result.seconds, 1e-9);
   if (window_steps > 0) result.final_loss = window_loss / static_cast<double>(window_steps);
   return result;
 }

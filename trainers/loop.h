@@ -2,6 +2,7 @@
 #include "sslkit/data/dataset.h"
 #include "sslkit/data/loader.h"
 #include "sslkit/ssl/checkpoint.h"
+#include "sslkit/trainers/distributed.h"
 #include "sslkit/trainers/knn.h"
 #include "sslkit/trainers/method.h"
 #include "sslkit/trainers/pretrain.h"
@@ -32,8 +33,11 @@ double knn_monitor_accuracy(EncoderImpl& encoder, const KnnMonitorData& data, to
 /// SIGTERM handling, the kNN monitor, the progress line and metrics.jsonl / metrics.csv in `options.out_dir()`.
 /// `metadata` describes the encoder and data in every checkpoint; `monitor` may be null. `pretrain` validates
 /// the options and checks `resume_from` against them before calling it.
+/// With a `group` of several ranks the loop is data parallel: `loader` reads shard `group->rank()` of
+/// `group->world_size()`, rank 0's weights are broadcast first, gradients are averaged over the ranks after
+/// every backward pass, the ranks agree on when to stop, and rank 0 alone writes the run directory and progress.
 PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOptions& options,
                           const std::map<std::string, std::string>& metadata, const KnnMonitorData* monitor = nullptr,
-                          const Checkpoint* resume_from = nullptr);
+                          const Checkpoint* resume_from = nullptr, std::shared_ptr<ProcessGroup> group = nullptr);
 
 }  // namespace ssl::trainers

@@ -2,6 +2,7 @@
 #include "sslkit/data/loader.h"
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/ssl/encoders.h"
+#include "sslkit/trainers/distributed.h"
 
 #include <map>
 #include <memory>
@@ -50,6 +51,13 @@ class Method {
   void train(bool on) {
     for (const auto& module : modules()) module->train(on);
   }
+  /// The ranks of a data-parallel run (null: one process); losses over the batch gather across it.
+  void set_process_group(std::shared_ptr<ProcessGroup> group) { group_ = std::move(group); }
+  /// The ranks of a data-parallel run, or null.
+  ProcessGroup* process_group() const { return group_.get(); }
+
+ private:
+  std::shared_ptr<ProcessGroup> group_;
 };
 
 }  // namespace ssl::trainers

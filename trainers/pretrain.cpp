@@ -3,6 +3,7 @@
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
 #include "sslkit/trainers/loop.h"
+#include "sslkit/trainers/sync_batch_norm.h"
 #include "sslkit/trainers/precision.h"
 
 #include <torch/utils.h>
@@ -111,7 +112,11 @@ std::unique_ptr<Method> make_method(const PretrainOptions& options, const data::
 
 PretrainResult pretrain(const PretrainOptions& options) {
   validate(options);
-  const torch::Device device = resolve_device(options.device());
+  const DistributedOptions& dist = options.distributed();
+  validate(dist);
+  const bool writer = dist.rank() == 0;
+  const torch::Device device =
+      rank_device(resolve_device(options.device()), options.device().find(':') != std::string::npos, dist);
   check_precision(parse_precision(options.precision()), device);
   std::optional<Checkpoint> resume_from;
   if (options.resume()) {
@@ -136,16 +141,23 @@ PretrainResult pretrain(const PretrainOptions& options) {
   std::unique_ptr<Method> method = make_method(options, *train_set);
   const Encoder encoder = method->encoder();
   method->to(device);
+  std::shared_ptr<ProcessGroup> group;
+  if (dist.world_size() > 1) {
+    group = ProcessGroup::connect(dist, device);
+    if (dist.sync_batch_norm()) convert_sync_batch_norm(method->modules(), group);
+  }
 
   data::Loader loader(train_set, method->view_maker(norm),
                       data::LoaderOptions(options.batch_size())
                           .workers(options.workers())
                           .prefetch(options.prefetch())
                           .seed(options.seed())
-                          .device(device));
+                          .device(device)
+                          .num_shards(dist.world_size())
+                          .shard(dist.rank()));
 
-  ensure_directory(options.out_dir());
-  if (!options.recorded_options().empty() && !options.resume()) {
+  if (writer) ensure_directory(options.out_dir());
+  if (writer && !options.recorded_options().empty() && !options.resume()) {
     std::string ini = "# sslkit pretrain options of this run; reuse with --config, continue with --resume\n";
     for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
     write_file_atomic((std::filesystem::path(options.out_dir()) / "options.ini").string(), ini);
@@ -157,7 +169,7 @@ PretrainResult pretrain(const PretrainOptions& options) {
   for (const auto& [key, value] : run_signature(options)) metadata["run." + key] = value;
   for (const auto& [key, value] : options.recorded_options()) metadata["option." + key] = value;
 
-  if (options.progress()) {
+  if (options.progress() && writer) {
     std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld)\n", method->name().c_str(),
                  options.encoder().c_str(), options.data().c_str(), static_cast<long long>(train_set->size()),
                  static_cast<long long>(train_set->height()), static_cast<long long>(train_set->width()),
@@ -169,7 +181,7 @@ PretrainResult pretrain(const PretrainOptions& options) {
     }
   }
   return train_loop(*method, loader, options, metadata, monitor ? &*monitor : nullptr,
-                    resume_from ? &*resume_from : nullptr);
+                    resume_from ? &*resume_from : nullptr, group);
 }
 
 }  // namespace ssl::trainers

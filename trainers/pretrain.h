@@ -1,5 +1,6 @@
 #pragma once
 #include "sslkit/data/sources/source.h"
+#include "sslkit/trainers/distributed.h"
 #include "sslkit/trainers/methods/cpc.h"
 #include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/jigsaw.h"
@@ -87,6 +88,8 @@ struct PretrainOptions {
   TORCH_ARG(bool, knn_monitor) = false;
   /// Images of each labelled split the kNN monitor uses: the first N of train (the bank) and of test (0: all).
   TORCH_ARG(int64_t, knn_subset) = 5000;
+  /// Data-parallel processes (rank, world size, rendezvous, backend, SyncBN); world size 1 is one process.
+  TORCH_ARG(DistributedOptions, distributed) = {};
   /// Options as the user gave them, recorded in the checkpoint metadata as option.<name>.
   TORCH_ARG(OptionStrings, recorded_options) = {};
 };
@@ -119,6 +122,8 @@ struct PretrainResult {
   double checkpoint_seconds = 0;
   /// Last kNN-monitor accuracy (negative when the monitor is off).
   double knn_accuracy = -1;
+  /// This process's rank (0 in a single-process run); only rank 0 writes the run directory and reports.
+  int64_t rank = 0;
 };
 
 /// The method names `pretrain` accepts.

@@ -76,27 +76,40 @@ StepOutput InstDisc::step(const data::Batch& batch) {
   const auto noise = torch::randint(n, {options_.negatives()}, indices.options());
   const double tau = options_.temperature();
   // Bank rows are constants (no gradient), so the in-place update after this step leaves backward intact.
-  if (options_.loss() == InstDiscLoss::Softmax) {
-    auto loss = losses::info_nce(f, bank.index_select(0, indices), bank.index_select(0, noise),
-                                 losses::InfoNCEOptions().temperature(tau));
+  const auto loss = options_.loss() == InstDiscLoss::Softmax
+                        ? losses::info_nce(f, bank.index_select(0, indices), bank.index_select(0, noise),
+                                           losses::InfoNCEOptions().temperature(tau))
+                        : nce_loss(f, bank, indices, noise);
+  if (process_group() != nullptr) {  // every rank's bank takes the whole global batch's features
+    update_bank(process_group()->all_gather(indices), process_group()->all_gather(f.detach()));
+  } else {
     update_bank(indices, f);
-    return {loss, {}};
   }
+  return {loss, {}};
+}
+
+torch::Tensor InstDisc::nce_loss(const torch::Tensor& f, const torch::Tensor& bank, const torch::Tensor& indices,
+                                 const torch::Tensor& noise) {
+  const double tau = options_.temperature();
+  const int64_t n = bank.size(0);
   const auto positive_scores = (f * bank.index_select(0, indices)).sum(1) / tau;  // [B]
   const auto noise_scores = f.mm(bank.index_select(0, noise).t()) / tau;           // [B, K]
   auto normalizer = memory_->named_buffers()["normalizer"];
   {
     torch::NoGradGuard no_grad;
-    const auto estimate = noise_scores.to(torch::kDouble).exp().mean() * static_cast<double>(n);
+    auto estimate = noise_scores.to(torch::kDouble).exp().mean() * static_cast<double>(n);
+    if (process_group() != nullptr) {  // data parallel: the mean over the global batch, the same on every rank
+      estimate = estimate.reshape({1});
+      process_group()->all_reduce(estimate);
+      estimate = estimate[0] / static_cast<double>(process_group()->world_size());
+    }
     const double m = options_.normalizer_momentum();
     if (normalizer.item<double>() == 0) normalizer.fill_(estimate);
     else if (m < 1) normalizer.mul_(m).add_(estimate * (1 - m));
   }
   const auto log_z = normalizer.log().to(torch::kFloat);
   const auto log_noise = torch::full({}, -std::log(static_cast<double>(n)), f.options());
-  auto loss = losses::nce(positive_scores - log_z, noise_scores - log_z, log_noise, log_noise);
-  update_bank(indices, f);
-  return {loss, {}};
+  return losses::nce(positive_scores - log_z, noise_scores - log_z, log_noise, log_noise);
 }
 
 std::map<std::string, TensorDict> InstDisc::extra_state() const {

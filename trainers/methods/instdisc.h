@@ -70,6 +70,10 @@ class InstDisc : public Method {
   double normalizer() const;
 
  private:
+  // The NCE loss of features f [B, D] against the bank rows `indices` and the shared `noise` rows (updates Z).
+  torch::Tensor nce_loss(const torch::Tensor& f, const torch::Tensor& bank, const torch::Tensor& indices,
+                         const torch::Tensor& noise);
+
   Encoder encoder_;
   torch::nn::Linear projection_{nullptr};
   /// Holds the buffers "bank" [N, D] and "normalizer" ([1], Z) so that they move with `to` and checkpoint.

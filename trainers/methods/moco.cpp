@@ -129,7 +129,10 @@ StepOutput MoCo::step(const data::Batch& batch) {
     const auto positive = (q * k).sum(1);
     const auto hardest_negative = std::get<0>(q.mm(negatives.t()).max(1));
     accuracy = positive.gt(hardest_negative).to(torch::kDouble).mean().item<double>();
-    enqueue(options_.symmetric() ? torch::cat({k, unit_rows(k1.to(torch::kFloat))}) : k);
+    // Data parallel: every rank enqueues the keys of the global batch in rank order, as one process would.
+    auto* group = process_group();
+    auto global = [&](const torch::Tensor& keys) { return group != nullptr ? group->all_gather(keys) : keys; };
+    enqueue(options_.symmetric() ? torch::cat({global(k), global(unit_rows(k1.to(torch::kFloat)))}) : global(k));
   }
   return {loss, {{"accuracy", accuracy}}};
 }

@@ -26,6 +26,9 @@ StepOutput SimCLR::step(const data::Batch& batch) {
   auto z1 = head_->forward(encoder_->forward(batch.views[0]));
   auto z2 = head_->forward(encoder_->forward(batch.views[1]));
   Fp32Scope fp32;
+  // Data parallel: every rank computes the loss of the global batch (its negatives from all ranks).
+  z1 = all_gather_with_grad(z1.to(torch::kFloat), process_group());
+  z2 = all_gather_with_grad(z2.to(torch::kFloat), process_group());
   auto loss = losses::nt_xent(z1.to(torch::kFloat), z2.to(torch::kFloat),
                               losses::NTXentOptions().temperature(options_.temperature()));
   return {loss, {}};
