@@ -96,29 +96,10 @@ struct FeatureWriter::Impl {
     Hdf5Lock lock;
     file = Handle(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
     TORCH_CHECK(file.valid(), "cannot write '", out, "': cannot create '", tmp, "'");
-    {
-      // About 256 KiB per chunk: a reader of a row block touches few chunks.
-      const hsize_t rows = static_cast<hsize_t>(std::max<int64_t>(1, (256 << 10) / (4 * width)));
-      const hsize_t dims[2] = {0, static_cast<hsize_t>(width)}, max_dims[2] = {H5S_UNLIMITED, dims[1]};
-      const hsize_t chunk[2] = {rows, dims[1]};
-      Handle space(H5Screate_simple(2, dims, max_dims), H5Sclose);
-      Handle create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-      H5Pset_chunk(create.get(), 2, chunk);
-      features = Handle(H5Dcreate2(file.get(), "features", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, create.get(),
-                                   H5P_DEFAULT),
-                        H5Dclose);
-      TORCH_CHECK(features.valid(), "cannot write '", out, "': cannot create dataset /features");
-    }
-    if (labelled) {
-      const hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {4096};
-      Handle space(H5Screate_simple(1, dims, max_dims), H5Sclose);
-      Handle create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-      H5Pset_chunk(create.get(), 1, chunk);
-      labels = Handle(H5Dcreate2(file.get(), "labels", H5T_STD_I64LE, space.get(), H5P_DEFAULT, create.get(),
-                                 H5P_DEFAULT),
-                      H5Dclose);
-      TORCH_CHECK(labels.valid(), "cannot write '", out, "': cannot create dataset /labels");
-    }
+    // About 256 KiB per chunk: a reader of a row block touches few chunks.
+    const auto rows = static_cast<hsize_t>(std::max<int64_t>(1, (256 << 10) / (4 * width)));
+    features = create_row_dataset(file.get(), out, "features", H5T_IEEE_F32LE, {static_cast<hsize_t>(width)}, rows);
+    if (labelled) labels = create_row_dataset(file.get(), out, "labels", H5T_STD_I64LE, {}, 4096);
     for (const auto& [name, value] : attributes.text) write_text_attribute(file.get(), out, name, value);
     for (const auto& [name, value] : attributes.integers) write_integer_attribute(file.get(), out, name, value);
   }

@@ -279,43 +279,15 @@ void Hdf5Writer::create(const std::string& path, int64_t height, int64_t width, 
   const int64_t image_bytes = height * width * channels;
   const int64_t chunk = options.chunk_images() > 0 ? options.chunk_images()
                                                    : std::max<int64_t>(1, (128 << 10) / image_bytes);
-  {
-    const hsize_t dims[4] = {0, static_cast<hsize_t>(height), static_cast<hsize_t>(width),
-                             static_cast<hsize_t>(channels)};
-    const hsize_t max_dims[4] = {H5S_UNLIMITED, dims[1], dims[2], dims[3]};
-    const hsize_t chunk_dims[4] = {static_cast<hsize_t>(chunk), dims[1], dims[2], dims[3]};
-    Handle space(H5Screate_simple(4, dims, max_dims), H5Sclose);
-    Handle create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    H5Pset_chunk(create.get(), 4, chunk_dims);
-    if (options.compression() > 0) {
-      H5Pset_shuffle(create.get());
-      H5Pset_deflate(create.get(), static_cast<unsigned>(options.compression()));
-    }
-    m.images = Handle(H5Dcreate2(m.file.get(), "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT, create.get(),
-                                 H5P_DEFAULT),
-                      H5Dclose);
-    TORCH_CHECK(m.images.valid(), "cannot write '", path, "': cannot create dataset /images");
-    if (options.masks()) {
-      const hsize_t mask_dims[3] = {0, dims[1], dims[2]}, mask_max[3] = {H5S_UNLIMITED, dims[1], dims[2]};
-      const hsize_t mask_chunk[3] = {static_cast<hsize_t>(chunk), dims[1], dims[2]};
-      Handle mask_space(H5Screate_simple(3, mask_dims, mask_max), H5Sclose);
-      H5Pset_chunk(create.get(), 3, mask_chunk);
-      m.masks = Handle(H5Dcreate2(m.file.get(), "masks", H5T_STD_U8LE, mask_space.get(), H5P_DEFAULT, create.get(),
-                                  H5P_DEFAULT),
-                       H5Dclose);
-      TORCH_CHECK(m.masks.valid(), "cannot write '", path, "': cannot create dataset /masks");
-    }
+  const auto h = static_cast<hsize_t>(height), w = static_cast<hsize_t>(width);
+  const auto rows = static_cast<hsize_t>(chunk);
+  const int compression = options.compression();
+  m.images = create_row_dataset(m.file.get(), path, "images", H5T_STD_U8LE, {h, w, static_cast<hsize_t>(channels)},
+                                rows, compression);
+  if (options.masks()) {
+    m.masks = create_row_dataset(m.file.get(), path, "masks", H5T_STD_U8LE, {h, w}, rows, compression);
   }
-  if (labelled) {
-    const hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk_dims[1] = {4096};
-    Handle space(H5Screate_simple(1, dims, max_dims), H5Sclose);
-    Handle create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    H5Pset_chunk(create.get(), 1, chunk_dims);
-    m.labels = Handle(H5Dcreate2(m.file.get(), "labels", H5T_STD_I64LE, space.get(), H5P_DEFAULT, create.get(),
-                                 H5P_DEFAULT),
-                      H5Dclose);
-    TORCH_CHECK(m.labels.valid(), "cannot write '", path, "': cannot create dataset /labels");
-  }
+  if (labelled) m.labels = create_row_dataset(m.file.get(), path, "labels", H5T_STD_I64LE, {}, 4096);
   if (!classes.empty()) {
     const hsize_t dims[1] = {classes.size()};
     Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);

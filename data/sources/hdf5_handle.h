@@ -128,4 +128,27 @@ inline void finish_atomic(Handle& file, const std::string& tmp, const std::strin
               std::strerror(errno));
 }
 
+/// Creates dataset /`name` of `type` whose rows have shape `row_shape`, empty and extendible along its first axis,
+/// chunked by `chunk_rows` rows (shuffled and deflated at level `compression` > 0); written to `path` for errors.
+inline Handle create_row_dataset(hid_t file, const std::string& path, const std::string& name, hid_t type,
+                                 const std::vector<hsize_t>& row_shape, hsize_t chunk_rows, int compression = 0) {
+  std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk{chunk_rows};
+  for (const hsize_t d : row_shape) {
+    dims.push_back(d);
+    max_dims.push_back(d);
+    chunk.push_back(d);
+  }
+  const int rank = static_cast<int>(dims.size());
+  Handle space(H5Screate_simple(rank, dims.data(), max_dims.data()), H5Sclose);
+  Handle create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(create.get(), rank, chunk.data());
+  if (compression > 0) {
+    H5Pset_shuffle(create.get());
+    H5Pset_deflate(create.get(), static_cast<unsigned>(compression));
+  }
+  Handle set(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, create.get(), H5P_DEFAULT), H5Dclose);
+  TORCH_CHECK(set.valid(), "cannot write '", path, "': cannot create dataset /", name);
+  return set;
+}
+
 }  // namespace ssl::data::hdf5
