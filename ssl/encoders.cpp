@@ -24,7 +24,14 @@ void add_conv_bn_relu(nn::Sequential& seq, int64_t in, int64_t out, int64_t stri
 struct Registry {
   std::mutex mutex;
   std::map<std::string, std::function<Encoder(const EncoderOptions&)>> factories{
-      {"convnet-s", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ConvNetSImpl>(o); }},
+      {"convnet-s",
+       [](const EncoderOptions& o) -> Encoder {
+         return std::make_shared<ConvNetImpl>(o, std::vector<int64_t>{32, 64, 128, 256}, "convnet-s");
+       }},
+      {"convnet-w",
+       [](const EncoderOptions& o) -> Encoder {
+         return std::make_shared<ConvNetImpl>(o, std::vector<int64_t>{32, 64, 128, 1024}, "convnet-w");
+       }},
       {"resnet18", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ResNet18Impl>(o); }},
   };
 };
@@ -81,17 +88,19 @@ void register_encoder(const std::string& name, std::function<Encoder(const Encod
   registry().factories[name] = std::move(factory);
 }
 
-ConvNetSImpl::ConvNetSImpl(const EncoderOptions& options_) : EncoderImpl("ConvNetS"), options(options_) {
-  check_options(options, "convnet-s");
+ConvNetImpl::ConvNetImpl(const EncoderOptions& options_, const std::vector<int64_t>& widths, const std::string& name)
+    : EncoderImpl("ConvNet"), options(options_), feature_dim_(widths.back()) {
+  check_options(options, name);
   body_ = nn::Sequential();
-  add_conv_bn_relu(body_, options.in_channels(), 32, 1);
-  add_conv_bn_relu(body_, 32, 64, 2);
-  add_conv_bn_relu(body_, 64, 128, 2);
-  add_conv_bn_relu(body_, 128, 256, 2);
+  int64_t in = options.in_channels();
+  for (size_t i = 0; i < widths.size(); ++i) {
+    add_conv_bn_relu(body_, in, widths[i], i == 0 ? 1 : 2);
+    in = widths[i];
+  }
   register_module("body", body_);
 }
 
-torch::Tensor ConvNetSImpl::feature_map(const torch::Tensor& images) { return body_->forward(images); }
+torch::Tensor ConvNetImpl::feature_map(const torch::Tensor& images) { return body_->forward(images); }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
     : conv1_(register_module("conv1", conv3x3(in_planes, planes, stride))),

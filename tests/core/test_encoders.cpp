@@ -6,7 +6,7 @@
 
 TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][encoders]") {
   const auto names = ssl::encoder_names();
-  REQUIRE(names == std::vector<std::string>{"convnet-s", "resnet18"});
+  REQUIRE(names == std::vector<std::string>{"convnet-s", "convnet-w", "resnet18"});
   for (const auto& name : names) {
     for (const int64_t channels : {1, 3}) {
       auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels));
@@ -16,18 +16,24 @@ TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][
     }
   }
   CHECK(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1))->feature_dim() == 256);
+  CHECK(ssl::make_encoder("convnet-w", ssl::EncoderOptions(1))->feature_dim() == 1024);
   CHECK(ssl::make_encoder("resnet18", ssl::EncoderOptions(1))->feature_dim() == 512);
   // convnet-s: 28 -> 28 -> 14 -> 7 -> 4.
   auto map = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1))->feature_map(torch::randn({1, 1, 28, 28}));
   CHECK(map.sizes() == torch::IntArrayRef{1, 256, 4, 4});
 }
 
-TEST_CASE("convnet-s has the documented layer widths", "[core][encoders]") {
-  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
-  int64_t parameters = 0;
-  for (const auto& p : encoder->parameters()) parameters += p.numel();
-  // Convs (no bias): 9*(1*32 + 32*64 + 64*128 + 128*256); BatchNorm weight+bias: 2*(32+64+128+256).
-  CHECK(parameters == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * (32 + 64 + 128 + 256));
+TEST_CASE("convnet-s and convnet-w have the documented layer widths", "[core][encoders]") {
+  const auto count = [](const std::string& name) {
+    int64_t parameters = 0;
+    for (const auto& p : ssl::make_encoder(name, ssl::EncoderOptions(1))->parameters()) parameters += p.numel();
+    return parameters;
+  };
+  // Convs (no bias): 9*(1*32 + 32*64 + 64*128 + 128*last); BatchNorm weight+bias: 2*(32+64+128+last).
+  CHECK(count("convnet-s") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * (32 + 64 + 128 + 256));
+  CHECK(count("convnet-w") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 1024) + 2 * (32 + 64 + 128 + 1024));
+  const auto map = ssl::make_encoder("convnet-w", ssl::EncoderOptions(1))->feature_map(torch::randn({1, 1, 28, 28}));
+  CHECK(map.sizes() == torch::IntArrayRef{1, 1024, 4, 4});
 }
 
 TEST_CASE("Channels-last encoders compute what NCHW ones do, and train with channels-last gradients",
@@ -62,7 +68,7 @@ TEST_CASE("Channels-last encoders compute what NCHW ones do, and train with chan
 
 TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
   CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
-                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, resnet18"));
+                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, resnet18"));
   CHECK_THROWS_WITH(ssl::make_encoder("convnet-s", ssl::EncoderOptions(0)),
                     Catch::Contains("in_channels must be > 0, got 0"));
   CHECK_THROWS_WITH(ssl::resolve_device("gpu"), Catch::Contains("invalid device 'gpu': expected auto, cpu, cuda or cuda:N"));

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <torch/nn/modules/linear.h>
 
-TEST_CASE("convnet-s forward FLOPs match the hand count", "[core][flops]") {
+TEST_CASE("convnet-s and convnet-w forward FLOPs match the hand count", "[core][flops]") {
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   // Multiply-adds per 28x28 image, output size x C_out x C_in x 3x3:
   // 28*28*32*1*9 + 14*14*64*32*9 + 7*7*128*64*9 + 4*4*256*128*9 = 12,169,728; two FLOPs each.
@@ -12,6 +12,9 @@ TEST_CASE("convnet-s forward FLOPs match the hand count", "[core][flops]") {
   // Three channels triple only the first layer: 28*28*32*3*9 = 677,376 multiply-adds.
   auto color = ssl::make_encoder("convnet-s", ssl::EncoderOptions(3));
   CHECK(ssl::encoder_flops_per_image(*color, {3, 28, 28}) == 2 * (12169728 - 225792 + 677376));
+  // convnet-w's last block: 4*4*1024*128*9 = 18,874,368 multiply-adds instead of 4,718,592.
+  auto wide = ssl::make_encoder("convnet-w", ssl::EncoderOptions(1));
+  CHECK(ssl::encoder_flops_per_image(*wide, {1, 28, 28}) == 2 * (12169728 - 4718592 + 18874368));
 }
 
 TEST_CASE("count_flops counts linear layers by batch and stops counting afterwards", "[core][flops]") {
