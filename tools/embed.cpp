@@ -23,7 +23,7 @@ int embed_main(int argc, char** argv) {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a fresh encoder of the "
        "checkpoint's architecture, or of --encoder, seeded by --seed)")
-      ("encoder", po::value<std::string>()->default_value("convnet-s"),
+      ("encoder", po::value<std::string>()->default_value(ssl::kDefaultEncoder),
        "architecture of --features random-init when no checkpoint is given")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
       ("split", po::value<std::string>()->default_value("train"),

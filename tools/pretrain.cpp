@@ -25,7 +25,7 @@ int pretrain_main(int argc, char** argv) {
       ("max-images", po::value<int64_t>()->default_value(0), "train on the first N images only (0: all)")
       ("method", po::value<std::string>()->default_value(defaults.method()),
        "pretext method: simclr | moco | instdisc | rotnet | jigsaw | relpos | cpc")
-      ("encoder", po::value<std::string>()->default_value(defaults.encoder()), "encoder: convnet-s | resnet18")
+      ("encoder", po::value<std::string>()->default_value(defaults.encoder()), "encoder: convnet-s | convnet-w | resnet18")
       ("epochs", po::value<int64_t>()->default_value(defaults.epochs()), "epochs the schedule spans")
       ("max-minutes", po::value<double>()->default_value(defaults.max_minutes()),
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
@@ -44,7 +44,7 @@ int pretrain_main(int argc, char** argv) {
       ("warmup", po::value<double>()->default_value(defaults.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay")
       ("temperature", po::value<double>(),
-       "softmax temperature of simclr / moco / instdisc (default: the method's, 0.2 / 0.2 / 0.07)")
+       "softmax temperature of simclr / moco / instdisc (default: the method's, 0.1 / 0.2 / 0.07)")
       ("crop-scale-min", po::value<double>()->default_value(defaults.simclr().augment().crop().scale_min()),
        "simclr / moco / instdisc: smallest area fraction of the random resized crop")
       ("moco-momentum", po::value<double>()->default_value(defaults.moco().momentum()),

@@ -90,7 +90,7 @@ int probe_main(int argc, char** argv) {
        "stored features (an .h5 file of sslkit embed: /features float32 [N,D], /labels) to fit on, instead of "
        "--checkpoint and --data; needs --test-features")
       ("test-features", po::value<std::string>(), "stored features to score (with --train-features)")
-      ("encoder", po::value<std::string>()->default_value("convnet-s"),
+      ("encoder", po::value<std::string>()->default_value(ssl::kDefaultEncoder),
        "architecture of --features random-init when no checkpoint is given")
       ("task", po::value<std::string>()->default_value("classification"),
        "classification | segmentation (per-pixel foreground/background probe on the upsampled feature map)")

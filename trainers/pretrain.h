@@ -21,7 +21,7 @@ namespace ssl::trainers {
 /// Option names to their values as text.
 using OptionStrings = std::map<std::string, std::string>;
 
-/// Everything a pretraining run needs; the defaults train SimCLR / convnet-s on Fashion-MNIST for at most
+/// Everything a pretraining run needs; the defaults train SimCLR / convnet-w on Fashion-MNIST for at most
 /// 10 minutes.
 struct PretrainOptions {
   /// Run directory: checkpoint.pt, metrics.jsonl and options.ini are written there.
@@ -35,7 +35,7 @@ struct PretrainOptions {
   /// Pretext method name.
   TORCH_ARG(std::string, method) = "simclr";
   /// Encoder name from the registry.
-  TORCH_ARG(std::string, encoder) = "convnet-s";
+  TORCH_ARG(std::string, encoder) = kDefaultEncoder;
   /// Epochs to train (the schedule spans them unless the time budget ends first).
   TORCH_ARG(int64_t, epochs) = 100;
   /// Wall-clock budget in minutes for the training steps (0: none). The learning-rate schedule follows

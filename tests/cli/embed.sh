@@ -10,7 +10,7 @@ export OMP_WAIT_POLICY=PASSIVE  # two OpenMP threads that spin on 2 busy cores r
 "$sslkit" convert --data fashion-mnist --split test --out "$dir/fm-test.h5" -q --masks threshold:128 > /dev/null
 
 # Features of the 10 000 images, then the probe on them and on the checkpoint: the same numbers.
-"$expect" 0 '^wrote 10000 x [0-9]+ features and labels of simclr/convnet-s \(.*fm-test.h5, train\) to ' -- \
+"$expect" 0 '^wrote 10000 x [0-9]+ features and labels of simclr/convnet-w \(.*fm-test.h5, train\) to ' -- \
   "$sslkit" embed --checkpoint "$work/run" --data "$dir/fm-test.h5" --out "$dir/features.h5" --threads 2 -q
 common=(--label-fraction 0.2 --validation-size 300 --max-iterations 30 --knn-k 20 --threads 2 --json)
 "$sslkit" probe --train-features "$dir/features.h5" --test-features "$dir/features.h5" "${common[@]}" > "$dir/stored.json"
@@ -22,7 +22,7 @@ scores() {  # every score of the headline and of the label-fraction rows, in ord
 test -n "$(scores "$dir/stored.json")"
 [ "$(scores "$dir/stored.json")" = "$(scores "$dir/checkpoint.json")" ] || {
   echo "stored: $(scores "$dir/stored.json")"; echo "checkpoint: $(scores "$dir/checkpoint.json")"; exit 1; }
-grep -q '"features":"stored","protocol":"lbfgs","model":"simclr/convnet-s","data":"' "$dir/stored.json"
+grep -q '"features":"stored","protocol":"lbfgs","model":"simclr/convnet-w","data":"' "$dir/stored.json"
 
 # Errors are one line, and leave neither an output nor a temporary file.
 before=$(cksum < "$dir/features.h5")

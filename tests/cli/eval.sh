@@ -25,6 +25,6 @@ test -s "$run/probe-random-init.json"
   --max-train 500 --seg-train-images 300 "${common[@]}"
 
 # One row for the run (with its 10% and mIoU columns) and one for the baseline.
-"$expect" 0 "^$run +encoder +simclr +convnet-s +1 +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" -- "$sslkit" report "$run"
-"$expect" 0 "^$run +random-init +simclr +convnet-s +- +- +[0-9.]+ +- +- +-$" -- "$sslkit" report "$run"
+"$expect" 0 "^$run +encoder +simclr +convnet-w +1 +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" -- "$sslkit" report "$run"
+"$expect" 0 "^$run +random-init +simclr +convnet-w +- +- +[0-9.]+ +- +- +-$" -- "$sslkit" report "$run"
 "$expect" 0 '^\| run +\| features' -- "$sslkit" report --format markdown "$run"

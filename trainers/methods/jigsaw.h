@@ -16,8 +16,8 @@ struct JigsawMethodOptions {
 /// Jigsaw: the shared encoder over each of the 9 shuffled tiles (one pass over the 9B tiles), the pooled tile
 /// features concatenated in slot order, an MLP to P classes, cross-entropy against the permutation index;
 /// "accuracy" is the permutation accuracy. The encoder learns on 7 px tiles and is probed on whole images:
-/// convnet-s is fully convolutional with global pooling, so it accepts both (BatchNorm's running statistics
-/// come from tiles).
+/// every registered encoder is fully convolutional with global pooling, so it accepts both (BatchNorm's
+/// running statistics come from tiles).
 class JigsawMethod : public PretextClassifier {
  public:
   JigsawMethod(Encoder encoder, JigsawMethodOptions options);

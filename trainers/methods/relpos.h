@@ -16,7 +16,8 @@ struct RelPosOptions {
 /// Relative position: the shared encoder on the centre patch and one neighbour (one pass over the 2B patches),
 /// their pooled features concatenated (centre first), an MLP to 8 classes, cross-entropy against the
 /// neighbour's position; "accuracy" is the position accuracy. Learned on 7 px patches, probed on whole images
-/// (convnet-s is fully convolutional with global pooling; BatchNorm's running statistics come from patches).
+/// (every registered encoder is fully convolutional with global pooling; BatchNorm's running statistics come
+/// from patches).
 class RelPos : public PretextClassifier {
  public:
   RelPos(Encoder encoder, RelPosOptions options);
