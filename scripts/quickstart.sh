@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quickstart: install what is missing, build in Release, pretrain SimCLR / convnet-s on Fashion-MNIST with
+# Quickstart: install what is missing, build in Release, pretrain SimCLR / convnet-w on Fashion-MNIST with
 # the default budget (10 minutes of training), then print the linear-probe test accuracy beside raw pixels.
 # Extra arguments are passed to `sslkit pretrain` (e.g. --max-minutes 2).
 set -euo pipefail
@@ -20,5 +20,5 @@ field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1" | awk '{printf "%6.2f%%", 
 echo
 echo "Fashion-MNIST, test top-1 on frozen features ($(( $(date +%s) - start )) s wall time in all)"
 printf '  %-44s %12s %10s\n' "features" "linear probe" "kNN (200)"
-printf '  %-44s %12s %10s\n' "SimCLR / convnet-s ($run)" "$(field "$encoder_json" test_accuracy)" "$(field "$encoder_json" knn_accuracy)"
+printf '  %-44s %12s %10s\n' "SimCLR / convnet-w ($run)" "$(field "$encoder_json" test_accuracy)" "$(field "$encoder_json" knn_accuracy)"
 printf '  %-44s %12s %10s\n' "raw pixels (baseline)" "$(field "$raw_json" test_accuracy)" "$(field "$raw_json" knn_accuracy)"
