@@ -89,8 +89,9 @@ void register_encoder(const std::string& name, std::function<Encoder(const Encod
 }
 
 ConvNetImpl::ConvNetImpl(const EncoderOptions& options_, const std::vector<int64_t>& widths, const std::string& name)
-    : EncoderImpl("ConvNet"), options(options_), feature_dim_(widths.back()) {
+    : EncoderImpl("ConvNet"), options(options_), feature_dim_(widths.empty() ? 0 : widths.back()) {
   check_options(options, name);
+  TORCH_CHECK(!widths.empty(), "encoder ", name, ": expected at least one block width, got none");
   body_ = nn::Sequential();
   int64_t in = options.in_channels();
   for (size_t i = 0; i < widths.size(); ++i) {

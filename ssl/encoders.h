@@ -60,7 +60,8 @@ void register_encoder(const std::string& name, std::function<Encoder(const Encod
 /// 1024 90.5%; two more 64/128 blocks at 256-d gave 88.2%.
 class ConvNetImpl : public EncoderImpl {
  public:
-  /// An encoder whose four blocks output `widths` channels; `name` is its registry name, used in errors.
+  /// One block per entry of `widths` (its output channels; the first at stride 1, the rest at stride 2);
+  /// `name` is the registry name used in errors.
   ConvNetImpl(const EncoderOptions& options, const std::vector<int64_t>& widths, const std::string& name);
   torch::Tensor feature_map(const torch::Tensor& images) override;
   int64_t feature_dim() const override { return feature_dim_; }

@@ -71,6 +71,8 @@ TEST_CASE("Unknown encoders and devices are refused listing the valid choices", 
                     Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, resnet18"));
   CHECK_THROWS_WITH(ssl::make_encoder("convnet-s", ssl::EncoderOptions(0)),
                     Catch::Contains("in_channels must be > 0, got 0"));
+  CHECK_THROWS_WITH(ssl::ConvNetImpl(ssl::EncoderOptions(1), {}, "convnet-0"),
+                    Catch::Contains("encoder convnet-0: expected at least one block width, got none"));
   CHECK_THROWS_WITH(ssl::resolve_device("gpu"), Catch::Contains("invalid device 'gpu': expected auto, cpu, cuda or cuda:N"));
   CHECK_THROWS_WITH(ssl::resolve_device("cuda:x"), Catch::Contains("invalid device 'cuda:x'"));
   CHECK(ssl::resolve_device("cpu") == c10::Device(c10::kCPU));
