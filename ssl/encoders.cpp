@@ -21,17 +21,18 @@ void add_conv_bn_relu(nn::Sequential& seq, int64_t in, int64_t out, int64_t stri
   seq->push_back(nn::ReLU(nn::ReLUOptions(true)));
 }
 
+// The registry entry of a ConvNet with these block widths.
+std::function<Encoder(const EncoderOptions&)> convnet_factory(std::string name, std::vector<int64_t> widths) {
+  return [name = std::move(name), widths = std::move(widths)](const EncoderOptions& o) -> Encoder {
+    return std::make_shared<ConvNetImpl>(o, widths, name);
+  };
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, std::function<Encoder(const EncoderOptions&)>> factories{
-      {"convnet-s",
-       [](const EncoderOptions& o) -> Encoder {
-         return std::make_shared<ConvNetImpl>(o, std::vector<int64_t>{32, 64, 128, 256}, "convnet-s");
-       }},
-      {"convnet-w",
-       [](const EncoderOptions& o) -> Encoder {
-         return std::make_shared<ConvNetImpl>(o, std::vector<int64_t>{32, 64, 128, 1024}, "convnet-w");
-       }},
+      {"convnet-s", convnet_factory("convnet-s", {32, 64, 128, 256})},
+      {"convnet-w", convnet_factory("convnet-w", {32, 64, 128, 1024})},
       {"resnet18", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ResNet18Impl>(o); }},
   };
 };

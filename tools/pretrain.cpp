@@ -25,7 +25,8 @@ int pretrain_main(int argc, char** argv) {
       ("max-images", po::value<int64_t>()->default_value(0), "train on the first N images only (0: all)")
       ("method", po::value<std::string>()->default_value(defaults.method()),
        "pretext method: simclr | moco | instdisc | rotnet | jigsaw | relpos | cpc")
-      ("encoder", po::value<std::string>()->default_value(defaults.encoder()), "encoder: convnet-s | convnet-w | resnet18")
+      ("encoder", po::value<std::string>()->default_value(defaults.encoder()),
+       "encoder: convnet-s | convnet-w | resnet18")
       ("epochs", po::value<int64_t>()->default_value(defaults.epochs()), "epochs the schedule spans")
       ("max-minutes", po::value<double>()->default_value(defaults.max_minutes()),
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
