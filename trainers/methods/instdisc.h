@@ -26,14 +26,13 @@ struct InstDiscOptions {
   TORCH_ARG(double, bank_momentum) = 0.5;
   /// The NCE normalizer follows Z <- m Z + (1 - m) Z_batch, Z_batch = N mean exp(v_j . f / tau) over the step's
   /// noise scores (the first step sets Z = Z_batch). 1 keeps the first batch's estimate for the whole run, as the
-  /// paper's code does; 0 (default) re-estimates it every step. With the first estimate made against a random bank,
-  /// a fixed Z let the loss grow without bound once the bank held real features (116 -> 8777 over 8 epochs of 256
-  /// images; 38 -> 2451 over 4 epochs of 8192, kNN accuracy 42% -> 32%), while with 0 it fell (14.2 -> 8.5).
+  /// paper's code does; 0 (default) re-estimates it every step, since a Z first estimated against a random bank
+  /// is wrong once the bank holds real features (docs/results.md).
   TORCH_ARG(double, normalizer_momentum) = 0.0;
   /// NCE (the paper's) or the sampled softmax, which the same bank and noise rows turn into InfoNCE.
   TORCH_ARG(InstDiscLoss, loss) = InstDiscLoss::NCE;
   /// A row's first update stores the image's feature itself rather than mixing it into the random initial row
-  /// (the paper mixes; then a row still holds half noise after an epoch, so short runs learn from noise).
+  /// (the paper mixes; then short runs learn from rows that are still half noise).
   TORCH_ARG(bool, fill_on_first_visit) = true;
   /// Width D of the features: the encoder's output goes through a linear layer to D dims (the paper: 128).
   TORCH_ARG(int64_t, feature_dim) = 128;
