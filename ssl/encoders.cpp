@@ -1,10 +1,9 @@
 #include "sslkit/ssl/encoders.h"
 
+#include "sslkit/ssl/registry.h"
+
 #include <torch/nn/modules/activation.h>
 
-#include <map>
-#include <mutex>
-#include <sstream>
 
 namespace ssl {
 namespace {
@@ -22,23 +21,23 @@ void add_conv_bn_relu(nn::Sequential& seq, int64_t in, int64_t out, int64_t stri
 }
 
 // The registry entry of a ConvNet with these block widths.
-std::function<Encoder(const EncoderOptions&)> convnet_factory(std::string name, std::vector<int64_t> widths) {
+EncoderFactory convnet_factory(std::string name, std::vector<int64_t> widths) {
   return [name = std::move(name), widths = std::move(widths)](const EncoderOptions& o) -> Encoder {
     return std::make_shared<ConvNetImpl>(o, widths, name);
   };
 }
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, std::function<Encoder(const EncoderOptions&)>> factories{
-      {"convnet-s", convnet_factory("convnet-s", {32, 64, 128, 256})},
-      {"convnet-w", convnet_factory("convnet-w", {32, 64, 128, 1024})},
-      {"resnet18", [](const EncoderOptions& o) -> Encoder { return std::make_shared<ResNet18Impl>(o); }},
-  };
-};
+using EncoderRegistry = Registry<EncoderFactory>;
 
-Registry& registry() {
-  static Registry instance;
+EncoderRegistry& registry() {
+  static EncoderRegistry instance(
+      "encoder",
+      {{"convnet-s", "four conv3x3+BN+ReLU blocks 32, 64/2, 128/2, 256/2; 256-d",
+        convnet_factory("convnet-s", {32, 64, 128, 256})},
+       {"convnet-w", "convnet-s with a 1024-channel last block; 1024-d",
+        convnet_factory("convnet-w", {32, 64, 128, 1024})},
+       {"resnet18", "ResNet-18 with the CIFAR stem (conv3x3 stride 1, no max-pool); 512-d",
+        [](const EncoderOptions& o) -> Encoder { return std::make_shared<ResNet18Impl>(o); }}});
   return instance;
 }
 
@@ -51,18 +50,7 @@ void check_options(const EncoderOptions& options, const std::string& name) {
 }  // namespace
 
 Encoder make_encoder(const std::string& name, const EncoderOptions& options) {
-  std::function<Encoder(const EncoderOptions&)> factory;
-  {
-    std::lock_guard<std::mutex> lock(registry().mutex);
-    auto it = registry().factories.find(name);
-    if (it != registry().factories.end()) factory = it->second;
-  }
-  if (!factory) {
-    std::ostringstream valid;
-    for (const auto& n : encoder_names()) valid << (valid.tellp() > 0 ? ", " : "") << n;
-    TORCH_CHECK(false, "unknown encoder '", name, "': expected one of ", valid.str());
-  }
-  Encoder encoder = factory(options);
+  Encoder encoder = registry().factory(name)(options);
   if (options.channels_last()) to_channels_last(*encoder);
   return encoder;
 }
@@ -77,16 +65,12 @@ void to_channels_last(torch::nn::Module& module) {
   }
 }
 
-std::vector<std::string> encoder_names() {
-  std::lock_guard<std::mutex> lock(registry().mutex);
-  std::vector<std::string> names;
-  for (const auto& entry : registry().factories) names.push_back(entry.first);
-  return names;
-}
+std::vector<std::string> encoder_names() { return registry().names(); }
 
-void register_encoder(const std::string& name, std::function<Encoder(const EncoderOptions&)> factory) {
-  std::lock_guard<std::mutex> lock(registry().mutex);
-  registry().factories[name] = std::move(factory);
+std::string describe_encoders() { return registry().describe(); }
+
+void register_encoder(const std::string& name, EncoderFactory factory, const std::string& description) {
+  registry().add({name, description, std::move(factory)});
 }
 
 ConvNetImpl::ConvNetImpl(const EncoderOptions& options_, const std::vector<int64_t>& widths, const std::string& name)

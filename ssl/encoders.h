@@ -20,7 +20,7 @@ struct EncoderOptions {
   /// Side of the (square) input images in pixels; recorded in checkpoints, encoders accept any size.
   TORCH_ARG(int64_t, image_size) = 28;
   /// Store the convolution weights channels-last (NHWC), the layout oneDNN's CPU convolutions run fastest on
-  /// (convnet-s SimCLR steps, 1 thread: fp32 +17%, bf16 +27%); the results equal NCHW's to float rounding.
+  /// (docs/results.md); the results equal NCHW's to float rounding.
   TORCH_ARG(bool, channels_last) = true;
 };
 
@@ -41,6 +41,9 @@ using Encoder = std::shared_ptr<EncoderImpl>;
 /// The encoder `sslkit pretrain` trains (and `probe` / `embed` initialize) when none is named.
 inline constexpr const char* kDefaultEncoder = "convnet-w";
 
+/// What the encoder registry holds per name: a function building the encoder from its options.
+using EncoderFactory = std::function<Encoder(const EncoderOptions&)>;
+
 /// Builds an encoder from its registered name (channels-last if `options.channels_last()`); throws listing
 /// the registered names when unknown.
 Encoder make_encoder(const std::string& name, const EncoderOptions& options);
@@ -48,16 +51,18 @@ Encoder make_encoder(const std::string& name, const EncoderOptions& options);
 /// Makes the module's 4-D parameters and buffers channels-last in place (their values are unchanged).
 void to_channels_last(torch::nn::Module& module);
 
-/// Names accepted by `make_encoder`, sorted.
+/// Names accepted by `make_encoder`, in registration order.
 std::vector<std::string> encoder_names();
 
-/// Adds (or replaces) an encoder factory under `name`.
-void register_encoder(const std::string& name, std::function<Encoder(const EncoderOptions&)> factory);
+/// One line per registered encoder, "  NAME: DESCRIPTION\n", for `--help`.
+std::string describe_encoders();
+
+/// Adds (or replaces) an encoder factory under `name`, described by `description` in `--help`.
+void register_encoder(const std::string& name, EncoderFactory factory, const std::string& description = "");
 
 /// Plain convolutional encoders: four conv3x3+BN+ReLU blocks (strides 1, 2, 2, 2), global average pool.
-/// convnet-s: C->32->64->128->256, 256-d. convnet-w: C->32->64->128->1024, 1024-d. On Fashion-MNIST (SimCLR,
-/// 3 epochs, t 0.1) the width of the last block is what lifts the linear probe: 256 88.4%, 512 89.8%,
-/// 1024 90.5%; two more 64/128 blocks at 256-d gave 88.2%.
+/// convnet-s: C->32->64->128->256, 256-d. convnet-w: C->32->64->128->1024, 1024-d; the wider last block is what
+/// lifts the linear probe (docs/results.md).
 class ConvNetImpl : public EncoderImpl {
  public:
   /// One block per entry of `widths` (its output channels; the first at stride 1, the rest at stride 2);

@@ -5,58 +5,40 @@
 #include "sslkit/data/views/relative_patch.h"
 #include "sslkit/data/views/rotations.h"
 #include "sslkit/data/views/two_views.h"
-
-#include <c10/util/Exception.h>
+#include "sslkit/ssl/registry.h"
 
 namespace ssl::data {
 
 namespace {
 
-struct Registered {
-  const char* name;
-  std::shared_ptr<const ViewMaker> (*make)(const Normalization&);
-  const char* summary;
-};
+// The view `View` with its default options `Options`.
+template <typename View, typename Options>
+std::shared_ptr<const ViewMaker> with_defaults(const Normalization& norm) {
+  return std::make_shared<View>(Options(), norm);
+}
 
-const Registered kViews[] = {
-    {"two-views", [](const Normalization& n) -> std::shared_ptr<const ViewMaker> {
-       return std::make_shared<TwoViews>(ContrastiveAugmentOptions(), n);
-     }, "two SimCLR augmentations of each image (SimCLR, MoCo)"},
-    {"rotations", [](const Normalization& n) -> std::shared_ptr<const ViewMaker> {
-       return std::make_shared<Rotations>(RotationsOptions(), n);
-     }, "the image at 0/90/180/270 degrees, targets 0..3 (RotNet)"},
-    {"patch-grid", [](const Normalization& n) -> std::shared_ptr<const ViewMaker> {
-       return std::make_shared<PatchGrid>(PatchGridOptions(), n);
-     }, "a grid of overlapping jittered patches (CPC)"},
-    {"jigsaw", [](const Normalization& n) -> std::shared_ptr<const ViewMaker> {
-       return std::make_shared<Jigsaw>(JigsawOptions(), n);
-     }, "3x3 tiles shuffled by one of P permutations, target its index"},
-    {"relative-patch", [](const Normalization& n) -> std::shared_ptr<const ViewMaker> {
-       return std::make_shared<RelativePatch>(RelativePatchOptions(), n);
-     }, "the centre patch and a neighbour, target its position 0..7"},
-};
+const Registry<ViewFactory>& registry() {
+  static const Registry<ViewFactory> instance(
+      "view", {{"two-views", "two SimCLR augmentations of each image (SimCLR, MoCo)",
+                with_defaults<TwoViews, ContrastiveAugmentOptions>},
+               {"rotations", "the image at 0/90/180/270 degrees, targets 0..3 (RotNet)",
+                with_defaults<Rotations, RotationsOptions>},
+               {"patch-grid", "a grid of overlapping jittered patches (CPC)", with_defaults<PatchGrid, PatchGridOptions>},
+               {"jigsaw", "3x3 tiles shuffled by one of P permutations, target its index",
+                with_defaults<Jigsaw, JigsawOptions>},
+               {"relative-patch", "the centre patch and a neighbour, target its position 0..7",
+                with_defaults<RelativePatch, RelativePatchOptions>}});
+  return instance;
+}
 
 }  // namespace
 
-std::vector<std::string> view_names() {
-  std::vector<std::string> names;
-  for (const auto& view : kViews) names.emplace_back(view.name);
-  return names;
-}
+std::vector<std::string> view_names() { return registry().names(); }
 
-std::string describe_views() {
-  std::string text;
-  for (const auto& view : kViews) text += std::string("  ") + view.name + ": " + view.summary + "\n";
-  return text;
-}
+std::string describe_views() { return registry().describe(); }
 
 std::shared_ptr<const ViewMaker> make_view(const std::string& name, const Normalization& norm) {
-  std::string valid;
-  for (const auto& view : kViews) {
-    if (name == view.name) return view.make(norm);
-    valid += std::string(valid.empty() ? "" : ", ") + view.name;
-  }
-  TORCH_CHECK(false, "unknown view '", name, "': expected one of ", valid);
+  return registry().factory(name)(norm);
 }
 
 }  // namespace ssl::data

@@ -7,6 +7,10 @@
 
 namespace ssl::data {
 
+/// What the view registry holds per name: a function making the view, with its default options, that
+/// normalizes with the given statistics.
+using ViewFactory = std::shared_ptr<const ViewMaker> (*)(const Normalization&);
+
 /// The registered view names: two-views, rotations, patch-grid, jigsaw, relative-patch.
 std::vector<std::string> view_names();
 

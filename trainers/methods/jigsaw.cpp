@@ -4,7 +4,7 @@ namespace ssl::trainers {
 
 JigsawMethod::JigsawMethod(Encoder encoder, JigsawMethodOptions options)
     : PretextClassifier(encoder, encoder ? 9 * encoder->feature_dim() : 1, options.hidden_dim(),
-                        options.view().permutations()),
+                        data::Jigsaw(options.view(), data::Normalization()).num_classes()),
       options_(std::move(options)) {}
 
 std::shared_ptr<const data::ViewMaker> JigsawMethod::view_maker(const data::Normalization& norm) const {

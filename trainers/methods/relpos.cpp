@@ -3,7 +3,8 @@
 namespace ssl::trainers {
 
 RelPos::RelPos(Encoder encoder, RelPosOptions options)
-    : PretextClassifier(encoder, encoder ? 2 * encoder->feature_dim() : 1, options.hidden_dim(), 8),
+    : PretextClassifier(encoder, encoder ? 2 * encoder->feature_dim() : 1, options.hidden_dim(),
+                        data::RelativePatch(options.view(), data::Normalization()).num_classes()),
       options_(std::move(options)) {}
 
 std::shared_ptr<const data::ViewMaker> RelPos::view_maker(const data::Normalization& norm) const {

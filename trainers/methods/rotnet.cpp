@@ -3,7 +3,8 @@
 namespace ssl::trainers {
 
 RotNet::RotNet(Encoder encoder, RotNetOptions options)
-    : PretextClassifier(encoder, encoder ? encoder->feature_dim() : 1, options.hidden_dim(), 4),
+    : PretextClassifier(encoder, encoder ? encoder->feature_dim() : 1, options.hidden_dim(),
+                        data::Rotations(options.view(), data::Normalization()).num_classes()),
       options_(std::move(options)) {}
 
 std::shared_ptr<const data::ViewMaker> RotNet::view_maker(const data::Normalization& norm) const {

@@ -1,0 +1,54 @@
+#include "sslkit/trainers/methods/registry.h"
+
+#include "sslkit/ssl/registry.h"
+
+namespace ssl::trainers {
+namespace {
+
+std::unique_ptr<Method> make_moco(const MethodContext& c) {
+  TORCH_CHECK(c.another_encoder, "moco needs a way to build its key encoder");
+  return std::make_unique<MoCo>(c.encoder, c.another_encoder(), c.options.moco());
+}
+
+const Registry<MethodFactory>& registry() {
+  static const Registry<MethodFactory> instance(
+      "method",
+      {{"simclr", "two augmented views, projection head, NT-Xent over the batch (Chen et al. 2020)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<SimCLR>(c.encoder, c.options.simclr());
+        }},
+       {"moco", "momentum key encoder and a queue of negative keys, InfoNCE (MoCo v2)", make_moco},
+       {"instdisc", "instance discrimination against a memory bank, NCE (Wu et al. 2018)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<InstDisc>(c.encoder, c.num_images, c.options.instdisc());
+        }},
+       {"rotnet", "predict the rotation 0/90/180/270 of each image (Gidaris et al. 2018)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<RotNet>(c.encoder, c.options.rotnet());
+        }},
+       {"jigsaw", "predict the permutation of 3x3 shuffled tiles (Noroozi and Favaro 2016)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<JigsawMethod>(c.encoder, c.options.jigsaw());
+        }},
+       {"relpos", "predict a neighbour patch's position relative to the centre (Doersch et al. 2015)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<RelPos>(c.encoder, c.options.relpos());
+        }},
+       {"cpc", "contrastive predictive coding down the columns of a patch grid (Henaff et al. 2019)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<CPCMethod>(c.encoder, c.options.cpc());
+        }}});
+  return instance;
+}
+
+}  // namespace
+
+std::vector<std::string> method_names() { return registry().names(); }
+
+std::string describe_methods() { return registry().describe(); }
+
+std::unique_ptr<Method> make_method(const std::string& name, const MethodContext& context) {
+  return registry().factory(name)(context);
+}
+
+}  // namespace ssl::trainers
