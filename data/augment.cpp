@@ -59,7 +59,7 @@ int64_t blur_radius(const GaussianBlurOptions& options, int64_t height, int64_t 
 }
 
 void check_probability(double p, const char* context, const char* what) {
-  TORCH_CHECK(p >= 0 && p <= 1, context, ": ", what, " probability must be in [0, 1], got ", p);
+  TORCH_CHECK_VALUE(p >= 0 && p <= 1, context, ": ", what, " probability must be in [0, 1], got ", p);
 }
 
 }  // namespace
@@ -294,25 +294,25 @@ void validate(const AugmentOp& op, const char* context) {
       [&](const auto& o) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, RandomResizedCropOptions>) {
-          TORCH_CHECK(o.scale_min() > 0 && o.scale_min() <= o.scale_max() && o.scale_max() <= 1, context,
+          TORCH_CHECK_VALUE(o.scale_min() > 0 && o.scale_min() <= o.scale_max() && o.scale_max() <= 1, context,
                       ": crop scale must satisfy 0 < min <= max <= 1, got [", o.scale_min(), ", ", o.scale_max(), "]");
-          TORCH_CHECK(o.ratio_min() > 0 && o.ratio_min() <= o.ratio_max(), context,
+          TORCH_CHECK_VALUE(o.ratio_min() > 0 && o.ratio_min() <= o.ratio_max(), context,
                       ": crop ratio must satisfy 0 < min <= max, got [", o.ratio_min(), ", ", o.ratio_max(), "]");
-          TORCH_CHECK(o.out_size() >= 0, context, ": crop out_size must be >= 0, got ", o.out_size());
+          TORCH_CHECK_VALUE(o.out_size() >= 0, context, ": crop out_size must be >= 0, got ", o.out_size());
         } else if constexpr (std::is_same_v<T, ColorJitterOptions>) {
           check_probability(o.probability(), context, "colour jitter");
-          TORCH_CHECK(o.brightness() >= 0 && o.contrast() >= 0 && o.saturation() >= 0 && o.brightness() <= 1 &&
+          TORCH_CHECK_VALUE(o.brightness() >= 0 && o.contrast() >= 0 && o.saturation() >= 0 && o.brightness() <= 1 &&
                           o.contrast() <= 1 && o.saturation() <= 1,
                       context, ": colour jitter strengths must be in [0, 1], got brightness ", o.brightness(),
                       ", contrast ", o.contrast(), ", saturation ", o.saturation());
-          TORCH_CHECK(o.hue() >= 0 && o.hue() <= 0.5, context, ": hue must be in [0, 0.5], got ", o.hue());
+          TORCH_CHECK_VALUE(o.hue() >= 0 && o.hue() <= 0.5, context, ": hue must be in [0, 0.5], got ", o.hue());
         } else if constexpr (std::is_same_v<T, GaussianBlurOptions>) {
           check_probability(o.probability(), context, "blur");
-          TORCH_CHECK(o.sigma_min() > 0 && o.sigma_min() <= o.sigma_max(), context,
+          TORCH_CHECK_VALUE(o.sigma_min() > 0 && o.sigma_min() <= o.sigma_max(), context,
                       ": blur sigma must satisfy 0 < min <= max, got [", o.sigma_min(), ", ", o.sigma_max(), "]");
-          TORCH_CHECK(o.kernel_fraction() > 0, context, ": blur kernel_fraction must be > 0, got ", o.kernel_fraction());
+          TORCH_CHECK_VALUE(o.kernel_fraction() > 0, context, ": blur kernel_fraction must be > 0, got ", o.kernel_fraction());
         } else if constexpr (std::is_same_v<T, RandomRotationOptions>) {
-          TORCH_CHECK(o.max_degrees() >= 0 && o.max_degrees() <= 180, context,
+          TORCH_CHECK_VALUE(o.max_degrees() >= 0 && o.max_degrees() <= 180, context,
                       ": rotation max_degrees must be in [0, 180], got ", o.max_degrees());
         } else if constexpr (std::is_same_v<T, SolarizeOptions>) {
           check_probability(o.probability(), context, "solarize");

@@ -3,6 +3,7 @@
 #include "sslkit/data/idx.h"
 #include "sslkit/data/sources/source.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -99,6 +100,10 @@ Normalization parse_normalization(const std::string& text) {
   parse_list(text.substr(split_at + 1), norm.stddev);
   TORCH_CHECK(!norm.mean.empty() && norm.mean.size() == norm.stddev.size(), "malformed normalization '", text,
               "': mean and std need the same number of channels");
+  for (size_t c = 0; c < norm.mean.size(); ++c) {
+    TORCH_CHECK(std::isfinite(norm.mean[c]) && std::isfinite(norm.stddev[c]) && norm.stddev[c] > 0,
+                "malformed normalization '", text, "': channel ", c, " needs a finite mean and a finite std > 0");
+  }
   return norm;
 }
 

@@ -12,7 +12,7 @@ cmake --build build-release --target sslkit
 sslkit=build-release/bin/sslkit
 run=runs/quickstart
 
-$sslkit pretrain --out "$run" "$@"
+$sslkit pretrain --out "$run" --overwrite "$@"
 encoder_json=$($sslkit probe --checkpoint "$run" --json)
 raw_json=$($sslkit probe --features raw --json)
 

@@ -5,12 +5,17 @@
 #include <ATen/core/Dict.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/nn/module.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <map>
 
 namespace ssl {
 namespace {
 
 constexpr const char* kFormat = "sslkit-checkpoint";
-constexpr int64_t kFormatVersion = 1;
+// Version 2 added the checksum; version 1 files (without one) still load.
+constexpr int64_t kFormatVersion = 2;
 
 c10::Dict<std::string, at::Tensor> to_dict(const TensorDict& state) {
   c10::Dict<std::string, at::Tensor> dict;
@@ -27,6 +32,57 @@ TensorDict from_ivalue(const c10::IValue& value, const std::string& path, const 
     state.insert(entry.key().toStringRef(), entry.value().toTensor());
   }
   return state;
+}
+
+uint32_t crc_bytes(uint32_t crc, const void* data, size_t size) {
+  const auto* bytes = static_cast<const Bytef*>(data);
+  while (size > 0) {
+    const auto part = static_cast<uInt>(std::min<size_t>(size, size_t{1} << 30));
+    crc = static_cast<uint32_t>(crc32(crc, bytes, part));
+    bytes += part;
+    size -= part;
+  }
+  return crc;
+}
+
+uint32_t crc_text(uint32_t crc, const std::string& text) {
+  crc = crc_bytes(crc, text.data(), text.size());
+  return crc_bytes(crc, "", 1);  // a terminator, so that "ab"+"c" and "a"+"bc" differ
+}
+
+// CRC-32 of one named tensor: its name, dtype, shape and bytes.
+uint32_t crc_tensor(uint32_t crc, const std::string& name, const torch::Tensor& tensor) {
+  const auto t = tensor.detach().cpu().contiguous();
+  crc = crc_text(crc, name);
+  crc = crc_text(crc, std::string(c10::toString(t.scalar_type())));
+  for (const int64_t size : t.sizes()) crc = crc_bytes(crc, &size, sizeof size);
+  return crc_bytes(crc, t.data_ptr(), t.nbytes());
+}
+
+uint32_t crc_state(uint32_t crc, const std::string& prefix, const TensorDict& state) {
+  std::map<std::string, const torch::Tensor*> sorted;
+  for (const auto& item : state) sorted[item.key()] = &item.value();
+  for (const auto& [name, tensor] : sorted) crc = crc_tensor(crc, prefix + name, *tensor);
+  return crc;
+}
+
+// The checksum of everything a checkpoint holds, independent of the order tensors were inserted in.
+int64_t content_checksum(const Checkpoint& checkpoint) {
+  uint32_t crc = static_cast<uint32_t>(crc32(0, Z_NULL, 0));
+  for (const auto& [key, value] : checkpoint.metadata) crc = crc_text(crc_text(crc, key), value);
+  crc = crc_state(crc, "encoder.", checkpoint.encoder);
+  for (const auto& [name, state] : checkpoint.modules) crc = crc_state(crc, "modules." + name + ".", state);
+  return static_cast<int64_t>(crc);
+}
+
+// Refuses NaN or Inf in any floating-point tensor of `state`.
+void check_finite(const TensorDict& state, const std::string& path, const std::string& field) {
+  for (const auto& item : state) {
+    const auto& t = item.value();
+    if (!t.is_floating_point() || t.numel() == 0) continue;
+    TORCH_CHECK(torch::isfinite(t).all().item<bool>(), "checkpoint '", path, "': tensor '", item.key(), "' of ",
+                field, " holds NaN or Inf");
+  }
 }
 
 }  // namespace
@@ -94,6 +150,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   root.insert(std::string("metadata"), metadata);
   root.insert(std::string("encoder"), to_dict(checkpoint.encoder));
   root.insert(std::string("modules"), modules);
+  root.insert(std::string("checksum"), content_checksum(checkpoint));
   const std::vector<char> bytes = torch::jit::pickle_save(root);
   write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
@@ -139,6 +196,13 @@ Checkpoint load_checkpoint(const std::string& path) {
     const std::string name = entry.key().toStringRef();
     checkpoint.modules[name] = from_ivalue(entry.value(), path, "modules." + name);
   }
+  if (version.toInt() >= 2) {
+    const auto checksum = field("checksum");
+    TORCH_CHECK(checksum.isInt() && checksum.toInt() == content_checksum(checkpoint), "checkpoint '", path,
+                "': its contents do not match their checksum (the file is damaged)");
+  }
+  check_finite(checkpoint.encoder, path, "the encoder");
+  for (const auto& [name, state] : checkpoint.modules) check_finite(state, path, "'" + name + "'");
   return checkpoint;
 }
 

@@ -8,27 +8,43 @@
 
 namespace ssl {
 
-c10::Device resolve_device(const std::string& spec) {
-  if (spec == "auto") {
+std::string DeviceSpec::str() const {
+  switch (kind) {
+    case DeviceKind::Auto: return "auto";
+    case DeviceKind::CPU: return "cpu";
+    case DeviceKind::CUDA: return index >= 0 ? "cuda:" + std::to_string(index) : "cuda";
+  }
+  return "auto";
+}
+
+DeviceSpec parse_device(const std::string& spec) {
+  if (spec == "auto") return {DeviceKind::Auto, -1};
+  if (spec == "cpu") return {DeviceKind::CPU, -1};
+  const std::string prefix = "cuda";
+  TORCH_CHECK_VALUE(spec.compare(0, prefix.size(), prefix) == 0,
+              "invalid device '", spec, "': expected auto, cpu, cuda or cuda:N");
+  if (spec.size() == prefix.size()) return {DeviceKind::CUDA, -1};
+  const std::string rest = spec.substr(prefix.size());
+  TORCH_CHECK_VALUE(rest.size() >= 2 && rest.size() <= 6 && rest[0] == ':' &&
+                  rest.find_first_not_of("0123456789", 1) == std::string::npos,
+              "invalid device '", spec, "': expected auto, cpu, cuda or cuda:N");
+  return {DeviceKind::CUDA, std::stoi(rest.substr(1))};
+}
+
+c10::Device resolve_device(const DeviceSpec& spec) {
+  if (spec.kind == DeviceKind::Auto) {
     return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   }
-  if (spec == "cpu") return c10::Device(c10::kCPU);
-  const std::string prefix = "cuda";
-  TORCH_CHECK(spec.compare(0, prefix.size(), prefix) == 0,
-              "invalid device '", spec, "': expected auto, cpu, cuda or cuda:N");
-  int index = 0;
-  if (spec.size() > prefix.size()) {
-    const std::string rest = spec.substr(prefix.size());
-    TORCH_CHECK(rest.size() >= 2 && rest[0] == ':' && rest.find_first_not_of("0123456789", 1) == std::string::npos,
-                "invalid device '", spec, "': expected auto, cpu, cuda or cuda:N");
-    index = std::stoi(rest.substr(1));
-  }
+  if (spec.kind == DeviceKind::CPU) return c10::Device(c10::kCPU);
+  const int index = spec.index >= 0 ? spec.index : 0;
   const int count = static_cast<int>(torch::cuda::device_count());
-  TORCH_CHECK(count > 0, "device '", spec, "' requested but no CUDA device is available (this LibTorch build ",
-              torch::cuda::is_available() ? "sees none" : "has no usable CUDA", "); use --device cpu or auto");
-  TORCH_CHECK(index < count, "device '", spec, "' requested but only ", count, " CUDA device(s) exist");
+  TORCH_CHECK(count > 0, "device '", spec.str(), "' requested but no CUDA device is available (this LibTorch build ",
+              torch::cuda::is_available() ? "sees none" : "has no usable CUDA", "); choose the cpu or auto device");
+  TORCH_CHECK(index < count, "device '", spec.str(), "' requested but only ", count, " CUDA device(s) exist");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
+
+c10::Device resolve_device(const std::string& spec) { return resolve_device(parse_device(spec)); }
 
 int set_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -5,8 +5,30 @@
 
 namespace ssl {
 
-/// Resolves a device spec: "auto" (the first CUDA device when one is usable, else CPU), "cpu", "cuda"
-/// or "cuda:N". Throws with the spec and the valid forms when it is malformed or names a missing GPU.
+/// The kinds of device a run may ask for.
+enum class DeviceKind {
+  Auto,  ///< the first CUDA device when one is usable, else the CPU
+  CPU,   ///< the CPU
+  CUDA,  ///< a CUDA device
+};
+
+/// A device as the user asked for it, before it is resolved against the hardware present.
+struct DeviceSpec {
+  /// What kind of device.
+  DeviceKind kind = DeviceKind::Auto;
+  /// The CUDA device index the user named (cuda:N), or -1 when none was named.
+  int index = -1;
+  /// The spec as text: "auto", "cpu", "cuda" or "cuda:N".
+  std::string str() const;
+};
+
+/// Parses "auto", "cpu", "cuda" or "cuda:N"; throws one line with the spec and the valid forms otherwise.
+DeviceSpec parse_device(const std::string& spec);
+
+/// The device `spec` names on this machine; throws one line when it names a missing GPU.
+c10::Device resolve_device(const DeviceSpec& spec);
+
+/// Parses and resolves a device spec in one step (see `parse_device` and `resolve_device`).
 c10::Device resolve_device(const std::string& spec);
 
 /// Sets LibTorch's intra-op thread count; `threads` <= 0 means all hardware threads. Returns the count set.

@@ -3,6 +3,9 @@
 #include <c10/util/Exception.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +60,56 @@ void ensure_directory(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   TORCH_CHECK(!ec, "cannot create directory '", dir, "': ", ec.message());
   TORCH_CHECK(std::filesystem::is_directory(dir), "'", dir, "' exists but is not a directory");
+}
+
+int64_t remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  int64_t removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string pid_text = name.substr(at + 5);
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+DirectoryLock::DirectoryLock(const std::string& dir) : path_((std::filesystem::path(dir) / ".lock").string()) {
+  for (;;) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    TORCH_CHECK(fd_ >= 0, "cannot lock '", dir, "': ", std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char holder[32] = {0};
+      const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+      ::close(fd_);
+      fd_ = -1;
+      TORCH_CHECK(err == EWOULDBLOCK, "cannot lock '", dir, "': ", std::strerror(err));
+      const std::string pid = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "?";
+      TORCH_CHECK(false, "'", dir, "' is in use by another run (process ", pid.substr(0, pid.find('\n')),
+                  " holds its lock)");
+    }
+    // The previous holder may have removed the file between our open and flock: lock the file at the path.
+    struct stat held {}, named {};
+    if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino) break;
+    ::close(fd_);
+  }
+  // The PID only serves the message of a refused second writer: the lock holds without it.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) == 0) {
+    const ssize_t written = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    (void)written;
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());
+  ::close(fd_);
 }
 
 }  // namespace ssl

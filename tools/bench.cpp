@@ -186,7 +186,8 @@ int bench_train(int argc, char** argv) {
       ("method", po::value<std::string>()->default_value(c.method()), "pretext method")
       ("encoder", po::value<std::string>()->default_value(c.encoder()), "encoder")
       ("batch-size", po::value<int64_t>()->default_value(c.batch_size()), "images per batch")
-      ("precision", po::value<std::string>()->default_value(c.precision()), "fp32 | bf16 | fp16 (CUDA)")
+      ("precision", po::value<std::string>()->default_value(trainers::to_string(c.loop().precision())),
+       "fp32 | bf16 | fp16 (CUDA)")
       ("workers", po::value<int64_t>()->default_value(c.workers()), "data loader threads")
       ("steps", po::value<int64_t>()->default_value(d.steps()), "timed steps per measurement")
       ("warmup-steps", po::value<int64_t>()->default_value(d.warmup_steps()), "untimed steps before each")
@@ -205,10 +206,10 @@ int bench_train(int argc, char** argv) {
       .method(v["method"].as<std::string>())
       .encoder(v["encoder"].as<std::string>())
       .batch_size(v["batch-size"].as<int64_t>())
-      .precision(v["precision"].as<std::string>())
       .workers(v["workers"].as<int64_t>())
-      .device(v["device"].as<std::string>())
+      .device(parse_device(v["device"].as<std::string>()))
       .seed(v["seed"].as<uint64_t>());
+  options.config().loop().precision(trainers::parse_precision(v["precision"].as<std::string>()));
   options.steps(v["steps"].as<int64_t>())
       .warmup_steps(v["warmup-steps"].as<int64_t>())
       .matmul_size(v["matmul-size"].as<int64_t>());

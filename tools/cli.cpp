@@ -19,10 +19,28 @@ void add_common_options(po::options_description& description) {
       ("seed", po::value<uint64_t>()->default_value(0), "random seed");
 }
 
+namespace {
+
+// Boost reads "-1" into an unsigned option as 2^64 - 1: refuse a sign on --seed, the one unsigned option.
+void check_seed(const po::parsed_options& parsed) {
+  for (const auto& option : parsed.options) {
+    if (option.string_key != "seed") continue;
+    for (const auto& value : option.value) {
+      if (value.find_first_not_of("0123456789") != std::string::npos || value.empty()) {
+        throw po::error("--seed must be a whole number >= 0, got '" + value + "'");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<po::variables_map> parse(const po::options_description& description, int argc, char** argv,
                                        const std::string& usage) {
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(description).run(), vm);
+  const auto parsed = po::command_line_parser(argc, argv).options(description).run();
+  check_seed(parsed);
+  po::store(parsed, vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << description << "\n";
     return std::nullopt;
@@ -30,9 +48,14 @@ std::optional<po::variables_map> parse(const po::options_description& descriptio
   if (vm.count("config")) {
     const std::string path = vm["config"].as<std::string>();
     std::ifstream in(path);
-    if (!in) throw po::error("cannot read config file '" + path + "'");
+    if (!in || std::filesystem::is_directory(path)) throw po::error("cannot read config file '" + path + "'");
     try {
-      po::store(po::parse_config_file(in, description), vm);
+      const auto from_file = po::parse_config_file(in, description);
+      check_seed(from_file);
+      for (const auto& option : from_file.options) {
+        if (option.string_key == "config") throw po::error("a config file cannot name another (config = ...)");
+      }
+      po::store(from_file, vm);
     } catch (const po::error& e) {
       throw po::error("config file '" + path + "': " + e.what());
     }
@@ -87,11 +110,16 @@ data::SourceOptions source_options(const po::variables_map& vm) {
   if (channels != 0 && channels != 1 && channels != 3) {
     throw po::error("invalid --channels " + std::to_string(channels) + ": expected 1 or 3 (0: as the first image)");
   }
+  const std::string fit = vm["fit"].as<std::string>(), on_bad_image = vm["on-bad-image"].as<std::string>();
+  if (fit != "resize" && fit != "crop") throw po::error("invalid --fit '" + fit + "': expected resize or crop");
+  if (on_bad_image != "skip" && on_bad_image != "fail") {
+    throw po::error("invalid --on-bad-image '" + on_bad_image + "': expected skip or fail");
+  }
   return data::SourceOptions()
       .image_size(size)
       .channels(channels)
-      .fit(data::parse_fit(vm["fit"].as<std::string>()))
-      .on_bad_image(data::parse_on_bad_image(vm["on-bad-image"].as<std::string>()));
+      .fit(data::parse_fit(fit))
+      .on_bad_image(data::parse_on_bad_image(on_bad_image));
 }
 
 std::map<std::string, std::string> to_strings(const po::variables_map& vm) {

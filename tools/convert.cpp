@@ -8,6 +8,41 @@
 #include <cstdio>
 
 namespace ssl::cli {
+namespace {
+
+// --masks threshold:T, T in 0..255; -1 when not given.
+int64_t mask_threshold(const po::variables_map& v) {
+  if (!v.count("masks")) return -1;
+  const std::string masks = v["masks"].as<std::string>(), prefix = "threshold:";
+  int64_t threshold = -1;
+  size_t used = 0;
+  try {
+    if (masks.rfind(prefix, 0) == 0) threshold = std::stoll(masks.substr(prefix.size()), &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || prefix.size() + used != masks.size() || threshold < 0 || threshold > 255) {
+    throw po::error("invalid --masks '" + masks + "': expected threshold:T with T in 0..255");
+  }
+  return threshold;
+}
+
+void print_result(const data::ConvertResult& result, const std::string& out) {
+  std::string labels = ", unlabelled";
+  if (result.labelled) {
+    labels = result.classes.empty() ? ", labelled" : ", labelled, " + std::to_string(result.classes.size()) + " classes";
+  }
+  if (result.masks) labels += ", masks";
+  std::printf("wrote %lld images %lldx%lldx%lld%s to %s", static_cast<long long>(result.images),
+              static_cast<long long>(result.height), static_cast<long long>(result.width),
+              static_cast<long long>(result.channels), labels.c_str(), out.c_str());
+  if (!result.skipped.empty()) {
+    std::printf("; skipped %zu unreadable files (first: %s)", result.skipped.size(), result.skipped[0].c_str());
+  }
+  std::printf("\n");
+}
+
+}  // namespace
 
 int convert_main(int argc, char** argv) {
   const data::Hdf5WriteOptions defaults;
@@ -38,21 +73,8 @@ int convert_main(int argc, char** argv) {
     throw po::error("invalid --split '" + split_name + "': expected train or test");
   }
   const std::string spec = v["data"].as<std::string>(), out = v["out"].as<std::string>();
-  int64_t mask_threshold = -1;
-  if (v.count("masks")) {
-    const std::string masks = v["masks"].as<std::string>(), prefix = "threshold:";
-    size_t used = 0;
-    try {
-      if (masks.rfind(prefix, 0) == 0) mask_threshold = std::stoll(masks.substr(prefix.size()), &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || prefix.size() + used != masks.size() || mask_threshold < 0 || mask_threshold > 255) {
-      throw po::error("invalid --masks '" + masks + "': expected threshold:T with T in 0..255");
-    }
-  }
   const auto options = data::ConvertOptions()
-                           .mask_threshold(mask_threshold)
+                           .mask_threshold(mask_threshold(v))
                            .source(source_options(v))
                            .hdf5(data::Hdf5WriteOptions()
                                      .chunk_images(v["chunk-images"].as<int64_t>())
@@ -67,18 +89,7 @@ int convert_main(int argc, char** argv) {
         if (progress.interactive()) progress.update(last);
       });
   if (progress.interactive()) progress.update(last, true);
-  std::string labels = ", unlabelled";
-  if (result.labelled) {
-    labels = result.classes.empty() ? ", labelled" : ", labelled, " + std::to_string(result.classes.size()) + " classes";
-  }
-  if (result.masks) labels += ", masks";
-  std::printf("wrote %lld images %lldx%lldx%lld%s to %s", static_cast<long long>(result.images),
-              static_cast<long long>(result.height), static_cast<long long>(result.width),
-              static_cast<long long>(result.channels), labels.c_str(), out.c_str());
-  if (!result.skipped.empty()) {
-    std::printf("; skipped %zu unreadable files (first: %s)", result.skipped.size(), result.skipped[0].c_str());
-  }
-  std::printf("\n");
+  print_result(result, out);
   return 0;
 }
 

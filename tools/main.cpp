@@ -3,10 +3,13 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/trainers/launch.h"
 #include "sslkit/version.h"
 
 #include <c10/util/Exception.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <iostream>
 #include <string>
@@ -44,18 +47,26 @@ int dispatch(int argc, char** argv) {
                             "commands", argc, argv);
 }
 
+// Prints the error line; a rank of `sslkit launch` also records it for the launcher (kErrorFileVariable).
+int fail(const std::string& what, int exit_code) {
+  const std::string line = "sslkit: error: " + first_line(what);
+  std::cerr << line << "\n";
+  if (const char* path = std::getenv(ssl::trainers::kErrorFileVariable)) std::ofstream(path) << line << "\n";
+  return exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const boost::program_options::error& e) {
-    std::cerr << "sslkit: error: " << first_line(e.what()) << "\n";
-    return 2;
+    return fail(e.what(), 2);
+  } catch (const c10::ValueError& e) {  // an option's value out of its range: a usage error
+    return fail(e.what_without_backtrace(), 2);
   } catch (const c10::Error& e) {
-    std::cerr << "sslkit: error: " << first_line(e.what_without_backtrace()) << "\n";
+    return fail(e.what_without_backtrace(), 1);
   } catch (const std::exception& e) {
-    std::cerr << "sslkit: error: " << first_line(e.what()) << "\n";
+    return fail(e.what(), 1);
   }
-  return 1;
 }

@@ -14,65 +14,87 @@
 #include <vector>
 
 namespace ssl::cli {
+namespace {
 
-int pretrain_main(int argc, char** argv) {
-  const trainers::PretrainOptions defaults;
-  po::options_description description("sslkit pretrain options");
+std::string joined(const std::vector<std::string>& names, const std::string& separator) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : separator) + name;
+  return text;
+}
+
+void add_run_options(po::options_description& description, const trainers::PretrainOptions& d) {
   description.add_options()
-      ("out", po::value<std::string>()->default_value(defaults.out_dir()), "run directory to write")
-      ("data", po::value<std::string>()->default_value(defaults.data()),
+      ("out", po::value<std::string>()->default_value(d.loop().out_dir()), "run directory to write")
+      ("data", po::value<std::string>()->default_value(d.data()),
        "fashion-mnist, a folder of MNIST-format IDX files, an .h5 file or an image folder")
       ("max-images", po::value<int64_t>()->default_value(0), "train on the first N images only (0: all)")
-      ("method", po::value<std::string>()->default_value(defaults.method()),
-       "pretext method: simclr | moco | instdisc | rotnet | jigsaw | relpos | cpc")
-      ("encoder", po::value<std::string>()->default_value(defaults.encoder()),
-       "encoder: convnet-s | convnet-w | resnet18")
-      ("epochs", po::value<int64_t>()->default_value(defaults.epochs()), "epochs the schedule spans")
-      ("max-minutes", po::value<double>()->default_value(defaults.max_minutes()),
+      ("method", po::value<std::string>()->default_value(d.method()),
+       ("pretext method: " + joined(trainers::method_names(), " | ")).c_str())
+      ("encoder", po::value<std::string>()->default_value(d.encoder()),
+       ("encoder: " + joined(encoder_names(), " | ")).c_str())
+      ("epochs", po::value<int64_t>()->default_value(d.loop().epochs()), "epochs the schedule spans")
+      ("max-minutes", po::value<double>()->default_value(d.loop().max_minutes()),
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
       ("max-steps", po::value<int64_t>()->default_value(0), "stop after N steps (0: no limit)")
-      ("batch-size", po::value<int64_t>()->default_value(defaults.batch_size()), "images per batch")
-      ("optimizer", po::value<std::string>()->default_value(defaults.optimizer().name()), "adam | adamw | sgd | lars")
-      ("lr", po::value<double>()->default_value(defaults.optimizer().lr()), "peak learning rate")
-      ("weight-decay", po::value<double>()->default_value(defaults.optimizer().weight_decay()),
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per batch");
+}
+
+void add_optimization_options(po::options_description& description, const trainers::LoopOptions& d) {
+  description.add_options()
+      ("optimizer", po::value<std::string>()->default_value(d.optimizer().name()), "adam | adamw | sgd | lars")
+      ("lr", po::value<double>()->default_value(d.optimizer().lr()), "peak learning rate")
+      ("weight-decay", po::value<double>()->default_value(d.optimizer().weight_decay()),
        "weight decay (not applied to biases and BatchNorm)")
-      ("momentum", po::value<double>()->default_value(defaults.optimizer().momentum()), "SGD / LARS momentum")
+      ("momentum", po::value<double>()->default_value(d.optimizer().momentum()), "SGD / LARS momentum")
       ("nesterov", on_off(), "SGD / LARS with Nesterov momentum")
-      ("clip-grad-norm", po::value<double>()->default_value(defaults.clip_grad_norm()),
+      ("clip-grad-norm", po::value<double>()->default_value(d.clip_grad_norm()),
        "clip the gradients' global L2 norm to this (0: off)")
-      ("precision", po::value<std::string>()->default_value(defaults.precision()),
+      ("precision", po::value<std::string>()->default_value(trainers::to_string(d.precision())),
        "fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
-      ("warmup", po::value<double>()->default_value(defaults.warmup_fraction()),
-       "fraction of the run in linear warmup before the cosine decay")
+      ("warmup", po::value<double>()->default_value(d.warmup_fraction()),
+       "fraction of the run in linear warmup before the cosine decay");
+}
+
+void add_method_options(po::options_description& description, const trainers::MethodOptions& d) {
+  description.add_options()
       ("temperature", po::value<double>(),
        "softmax temperature of simclr / moco / instdisc (default: the method's, 0.1 / 0.2 / 0.07)")
-      ("crop-scale-min", po::value<double>()->default_value(defaults.simclr().augment().crop().scale_min()),
+      ("crop-scale-min", po::value<double>()->default_value(d.simclr().augment().crop().scale_min()),
        "simclr / moco / instdisc: smallest area fraction of the random resized crop")
-      ("moco-momentum", po::value<double>()->default_value(defaults.moco().momentum()),
-       "moco: key encoder EMA momentum")
-      ("queue-size", po::value<int64_t>()->default_value(defaults.moco().queue_size()), "moco: keys in the queue")
+      ("moco-momentum", po::value<double>()->default_value(d.moco().momentum()), "moco: key encoder EMA momentum")
+      ("queue-size", po::value<int64_t>()->default_value(d.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
-      ("moco-bn-groups", po::value<int64_t>()->default_value(defaults.moco().bn_groups()),
+      ("moco-bn-groups", po::value<int64_t>()->default_value(d.moco().bn_groups()),
        "moco: shuffle-BN groups (BatchNorm statistics per group; keys shuffled; 1: off)")
       ("instdisc-loss", po::value<std::string>()->default_value("nce"),
        "instdisc: nce (the paper's) | softmax (InfoNCE over the positive and the noise rows)")
-      ("nce-negatives", po::value<int64_t>()->default_value(defaults.instdisc().negatives()),
+      ("nce-negatives", po::value<int64_t>()->default_value(d.instdisc().negatives()),
        "instdisc: noise samples K of the NCE loss")
-      ("bank-momentum", po::value<double>()->default_value(defaults.instdisc().bank_momentum()),
+      ("bank-momentum", po::value<double>()->default_value(d.instdisc().bank_momentum()),
        "instdisc: memory bank momentum")
-      ("nce-z-momentum", po::value<double>()->default_value(defaults.instdisc().normalizer_momentum()),
+      ("nce-z-momentum", po::value<double>()->default_value(d.instdisc().normalizer_momentum()),
        "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
-      ("cpc-steps", po::value<int64_t>()->default_value(defaults.cpc().steps()), "cpc: rows predicted ahead")
-      ("workers", po::value<int64_t>()->default_value(defaults.workers()), "data loader threads")
-      ("prefetch", po::value<int64_t>()->default_value(defaults.prefetch()), "batches prepared ahead")
-      ("log-every", po::value<int64_t>()->default_value(defaults.log_every()), "steps per metrics line")
-      ("checkpoint-every", po::value<int64_t>()->default_value(defaults.checkpoint_every()),
+      ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead");
+}
+
+void add_execution_options(po::options_description& description, const trainers::PretrainOptions& d) {
+  description.add_options()
+      ("workers", po::value<int64_t>()->default_value(d.workers()), "data loader threads")
+      ("prefetch", po::value<int64_t>()->default_value(d.prefetch()), "batches prepared ahead")
+      ("log-every", po::value<int64_t>()->default_value(d.loop().log_every()), "steps per metrics line")
+      ("checkpoint-every", po::value<int64_t>()->default_value(d.loop().checkpoint_every()),
        "also checkpoint every N steps (0: at epoch ends and the end only)")
       ("resume", po::value<std::string>(), "continue the run in RUN_DIR with its options.ini (same final weights)")
+      ("overwrite", po::bool_switch(),
+       "start over in an --out that holds a run, removing its checkpoint, metrics, options and probe results")
       ("knn-monitor", on_off(), "kNN accuracy (k=200, cosine, t=0.1) at the end of every epoch")
-      ("knn-subset", po::value<int64_t>()->default_value(defaults.knn_subset()),
+      ("knn-subset", po::value<int64_t>()->default_value(d.knn_subset()),
        "images of each split the kNN monitor uses (0: all)")
-      ("quiet,q", on_off(), "no progress line (--quiet=false: show it on a run whose options.ini says quiet)")
+      ("quiet,q", on_off(), "no progress line (--quiet=false: show it on a run whose options.ini says quiet)");
+}
+
+void add_distributed_options(po::options_description& description) {
+  description.add_options()
       ("rank", po::value<int64_t>(), "data parallel: this process's rank (default: $RANK, else 0)")
       ("world-size", po::value<int64_t>(), "data parallel: number of processes (default: $WORLD_SIZE, else 1)")
       ("local-rank", po::value<int64_t>(), "data parallel: rank on this machine, the CUDA device index (default: $LOCAL_RANK)")
@@ -81,29 +103,40 @@ int pretrain_main(int argc, char** argv) {
       ("backend", po::value<std::string>()->default_value("auto"), "data parallel: auto (nccl on CUDA, gloo on CPU) | gloo | nccl")
       ("dist-timeout", po::value<double>()->default_value(300), "data parallel: seconds to wait for the other ranks before failing")
       ("sync-batch-norm", on_off(), "data parallel: BatchNorm statistics over the global batch (SyncBN)");
+}
+
+po::options_description pretrain_description() {
+  const trainers::PretrainOptions defaults;
+  po::options_description description("sslkit pretrain options");
+  add_run_options(description, defaults);
+  add_optimization_options(description, defaults.loop());
+  add_method_options(description, defaults.methods());
+  add_execution_options(description, defaults);
+  add_distributed_options(description);
   add_source_options(description);
   add_common_options(description);
-  auto vm = parse(description, argc, argv,
-                  "usage: sslkit pretrain [--out RUN_DIR] [options]\n"
-                  "Self-supervised pretraining; writes RUN_DIR/checkpoint.pt, metrics.jsonl, metrics.csv and options.ini.\n"
-                  "SIGINT/SIGTERM stop it after a checkpoint (exit 130/143); `sslkit pretrain --resume RUN_DIR` continues.");
-  if (!vm) return 0;
-  auto& v = *vm;
-  std::string out_dir = v["out"].as<std::string>();
-  if (v.count("resume")) {
-    if (v.count("config")) throw po::error("--resume reads the run's own options.ini; do not combine it with --config");
-    if (!v["out"].defaulted()) throw po::error("--resume continues the run in its own directory; do not combine it with --out");
-    out_dir = v["resume"].as<std::string>();
-    const std::string ini = out_dir + "/options.ini";
-    std::ifstream in(ini);
-    if (!in) throw std::runtime_error("cannot resume '" + out_dir + "': cannot read '" + ini + "'");
-    po::store(po::parse_config_file(in, description), v);  // flags on the command line keep their values
-    po::notify(v);
-  }
-  apply_threads(v);
+  return description;
+}
+
+// --resume RUN_DIR: the run's options.ini fills every option not given on the command line.
+std::string resume_options(po::variables_map& v, const po::options_description& description) {
+  if (!v.count("resume")) return v["out"].as<std::string>();
+  if (v["overwrite"].as<bool>()) throw po::error("--resume continues a run; do not combine it with --overwrite");
+  if (v.count("config")) throw po::error("--resume reads the run's own options.ini; do not combine it with --config");
+  if (!v["out"].defaulted()) throw po::error("--resume continues the run in its own directory; do not combine it with --out");
+  const std::string out_dir = v["resume"].as<std::string>();
+  const std::string ini = out_dir + "/options.ini";
+  std::ifstream in(ini);
+  if (!in) throw std::runtime_error("cannot resume '" + out_dir + "': cannot read '" + ini + "'");
+  po::store(po::parse_config_file(in, description), v);  // flags on the command line keep their values
+  po::notify(v);
+  return out_dir;
+}
+
+// A method's own flag set (to other than its default, on the command line or in a config file) with another
+// method would silently do nothing. Resumed runs read every option back from options.ini, defaults included.
+void check_method_flags(const po::variables_map& v, const po::options_description& description) {
   const std::string method = v["method"].as<std::string>();
-  // A method's own flag set (to other than its default, on the command line or in a config file) with another
-  // method would silently do nothing. Resumed runs read every option back from options.ini, defaults included.
   po::variables_map default_map;
   po::store(po::command_line_parser(std::vector<std::string>{}).options(description).run(), default_map);
   const auto default_text = to_strings(default_map);
@@ -123,39 +156,41 @@ int pretrain_main(int argc, char** argv) {
     const auto value = value_text.find(flag), fallback = default_text.find(flag);
     const bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
     if (given && std::find(methods.begin(), methods.end(), method) == methods.end()) {
-      std::string list;
-      for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
-      throw po::error("--" + flag + " applies to --method " + list + " only, not " + method);
+      throw po::error("--" + flag + " applies to --method " + joined(methods, ", ") + " only, not " + method);
     }
   }
+}
 
-  auto recorded = to_strings(v);
-  recorded.erase("resume");
-  // Where a process sits in a job is not part of the run (each rank reads the same options.ini on --resume).
-  for (const char* key : {"rank", "world-size", "local-rank", "master-addr", "master-port", "backend", "dist-timeout"})
-    recorded.erase(key);
+trainers::DistributedOptions distributed_options(const po::variables_map& v) {
   trainers::DistributedOptions distributed = trainers::distributed_options_from_env();
   if (v.count("rank")) distributed.rank(v["rank"].as<int64_t>());
   if (v.count("world-size")) distributed.world_size(v["world-size"].as<int64_t>());
   if (v.count("local-rank")) distributed.local_rank(v["local-rank"].as<int64_t>());
   if (v.count("master-addr")) distributed.master_addr(v["master-addr"].as<std::string>());
   if (v.count("master-port")) distributed.master_port(v["master-port"].as<int64_t>());
-  distributed.backend(v["backend"].as<std::string>())
+  return distributed.backend(trainers::parse_backend(v["backend"].as<std::string>()))
       .timeout_seconds(v["dist-timeout"].as<double>())
       .sync_batch_norm(v["sync-batch-norm"].as<bool>());
+}
+
+// The options the user gave, as options.ini records them (where a process sits in a job is not part of the run:
+// each rank reads the same options.ini on --resume).
+trainers::OptionStrings recorded_options(const po::variables_map& v, const std::string& out_dir) {
+  auto recorded = to_strings(v);
+  recorded.erase("resume");
+  recorded.erase("overwrite");
+  for (const char* key : {"rank", "world-size", "local-rank", "master-addr", "master-port", "backend", "dist-timeout"})
+    recorded.erase(key);
   recorded["out"] = out_dir;
-  trainers::PretrainOptions options;
-  options.out_dir(out_dir)
-      .resume(v.count("resume") > 0)
-      .data(v["data"].as<std::string>())
-      .source(source_options(v))
-      .max_images(v["max-images"].as<int64_t>())
-      .method(method)
-      .encoder(v["encoder"].as<std::string>())
+  return recorded;
+}
+
+trainers::LoopOptions loop_options(const po::variables_map& v, const std::string& out_dir) {
+  return trainers::LoopOptions()
+      .out_dir(out_dir)
       .epochs(v["epochs"].as<int64_t>())
       .max_minutes(v["max-minutes"].as<double>())
       .max_steps(v["max-steps"].as<int64_t>())
-      .batch_size(v["batch-size"].as<int64_t>())
       .optimizer(trainers::OptimizerOptions()
                      .name(v["optimizer"].as<std::string>())
                      .lr(v["lr"].as<double>())
@@ -163,47 +198,67 @@ int pretrain_main(int argc, char** argv) {
                      .momentum(v["momentum"].as<double>())
                      .nesterov(v["nesterov"].as<bool>()))
       .warmup_fraction(v["warmup"].as<double>())
-      .moco(trainers::MoCoOptions()
-                .momentum(v["moco-momentum"].as<double>())
-                .queue_size(v["queue-size"].as<int64_t>())
-                .symmetric(v["moco-symmetric"].as<bool>())
-                .bn_groups(v["moco-bn-groups"].as<int64_t>()))
-      .instdisc(trainers::InstDiscOptions()
-                    .loss(trainers::parse_instdisc_loss(v["instdisc-loss"].as<std::string>()))
-                    .negatives(v["nce-negatives"].as<int64_t>())
-                    .bank_momentum(v["bank-momentum"].as<double>())
-                    .normalizer_momentum(v["nce-z-momentum"].as<double>()))
-      .cpc(trainers::CPCMethodOptions().steps(v["cpc-steps"].as<int64_t>()))
+      .precision(trainers::parse_precision(v["precision"].as<std::string>()))
+      .clip_grad_norm(v["clip-grad-norm"].as<double>())
+      .log_every(v["log-every"].as<int64_t>())
+      .checkpoint_every(v["checkpoint-every"].as<int64_t>())
+      .progress(!v["quiet"].as<bool>());
+}
+
+trainers::MethodOptions method_options(const po::variables_map& v) {
+  trainers::MethodOptions methods;
+  methods.moco()
+      .momentum(v["moco-momentum"].as<double>())
+      .queue_size(v["queue-size"].as<int64_t>())
+      .symmetric(v["moco-symmetric"].as<bool>())
+      .bn_groups(v["moco-bn-groups"].as<int64_t>());
+  methods.instdisc()
+      .loss(trainers::parse_instdisc_loss(v["instdisc-loss"].as<std::string>()))
+      .negatives(v["nce-negatives"].as<int64_t>())
+      .bank_momentum(v["bank-momentum"].as<double>())
+      .normalizer_momentum(v["nce-z-momentum"].as<double>());
+  methods.cpc().steps(v["cpc-steps"].as<int64_t>());
+  if (v.count("temperature")) {
+    const double temperature = v["temperature"].as<double>();
+    methods.simclr().temperature(temperature);
+    methods.moco().temperature(temperature);
+    methods.instdisc().temperature(temperature);
+  }
+  const double crop_scale_min = v["crop-scale-min"].as<double>();
+  methods.simclr().augment().crop().scale_min(crop_scale_min);
+  methods.moco().augment().crop().scale_min(crop_scale_min);
+  methods.instdisc().augment().crop().scale_min(crop_scale_min);
+  return methods;
+}
+
+trainers::PretrainOptions pretrain_options(const po::variables_map& v, const std::string& out_dir) {
+  return trainers::PretrainOptions()
+      .loop(loop_options(v, out_dir))
+      .resume(v.count("resume") > 0)
+      .overwrite(v["overwrite"].as<bool>())
+      .data(v["data"].as<std::string>())
+      .source(source_options(v))
+      .max_images(v["max-images"].as<int64_t>())
+      .method(v["method"].as<std::string>())
+      .methods(method_options(v))
+      .encoder(v["encoder"].as<std::string>())
+      .batch_size(v["batch-size"].as<int64_t>())
       .workers(v["workers"].as<int64_t>())
       .prefetch(v["prefetch"].as<int64_t>())
       .seed(v["seed"].as<uint64_t>())
-      .device(v["device"].as<std::string>())
-      .log_every(v["log-every"].as<int64_t>())
-      .precision(v["precision"].as<std::string>())
-      .clip_grad_norm(v["clip-grad-norm"].as<double>())
-      .checkpoint_every(v["checkpoint-every"].as<int64_t>())
+      .device(parse_device(v["device"].as<std::string>()))
       .knn_monitor(v["knn-monitor"].as<bool>())
       .knn_subset(v["knn-subset"].as<int64_t>())
-      .progress(!v["quiet"].as<bool>())
-      .distributed(distributed)
-      .recorded_options(recorded);
+      .distributed(distributed_options(v))
+      .recorded_options(recorded_options(v, out_dir));
+}
 
-  if (v.count("temperature")) {
-    const double temperature = v["temperature"].as<double>();
-    options.simclr().temperature(temperature);
-    options.moco().temperature(temperature);
-    options.instdisc().temperature(temperature);
-  }
-  const double crop_scale_min = v["crop-scale-min"].as<double>();
-  options.simclr().augment().crop().scale_min(crop_scale_min);
-  options.moco().augment().crop().scale_min(crop_scale_min);
-  options.instdisc().augment().crop().scale_min(crop_scale_min);
-  const auto result = trainers::pretrain(options);
+int report(const trainers::PretrainOptions& options, const trainers::PretrainResult& result) {
   if (result.rank != 0) return result.signal != 0 ? 128 + result.signal : 0;  // rank 0 reports for the job
   if (result.signal != 0) {
     std::fprintf(stderr, "sslkit: %s at step %lld: checkpoint written to %s; `sslkit pretrain --resume %s` continues it\n",
                  result.signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)",
-                 static_cast<long long>(result.steps), result.checkpoint.c_str(), out_dir.c_str());
+                 static_cast<long long>(result.steps), result.checkpoint.c_str(), options.loop().out_dir().c_str());
     return 128 + result.signal;
   }
   std::printf("pretrained %s/%s on %s: %lld epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f, %s",
@@ -216,6 +271,24 @@ int pretrain_main(int argc, char** argv) {
               1000 * result.checkpoint_seconds / std::max<double>(1, static_cast<double>(result.checkpoints)),
               result.checkpoint.c_str());
   return 0;
+}
+
+}  // namespace
+
+int pretrain_main(int argc, char** argv) {
+  const po::options_description description = pretrain_description();
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit pretrain [--out RUN_DIR] [options]\n"
+                  "Self-supervised pretraining; writes RUN_DIR/checkpoint.pt, metrics.jsonl, metrics.csv and options.ini.\n"
+                  "SIGINT/SIGTERM stop it after a checkpoint (exit 130/143); `sslkit pretrain --resume RUN_DIR` continues.\n\n"
+                  "methods:\n" + trainers::describe_methods() + "encoders:\n" + describe_encoders());
+  if (!vm) return 0;
+  auto& v = *vm;
+  const std::string out_dir = resume_options(v, description);
+  apply_threads(v);
+  check_method_flags(v, description);
+  const trainers::PretrainOptions options = pretrain_options(v, out_dir);
+  return report(options, trainers::pretrain(options));
 }
 
 }  // namespace ssl::cli

@@ -53,17 +53,31 @@ DistributedOptions distributed_options_from_env() {
   return options;
 }
 
+Backend parse_backend(const std::string& name) {
+  if (name == "auto") return Backend::Auto;
+  if (name == "gloo") return Backend::Gloo;
+  if (name == "nccl") return Backend::NCCL;
+  TORCH_CHECK_VALUE(false, "unknown backend '", name, "': expected one of auto, gloo, nccl");
+}
+
+std::string to_string(Backend backend) {
+  switch (backend) {
+    case Backend::Auto: return "auto";
+    case Backend::Gloo: return "gloo";
+    case Backend::NCCL: return "nccl";
+  }
+  return "auto";
+}
+
 void validate(const DistributedOptions& o) {
-  TORCH_CHECK(o.world_size() >= 1, "world size must be >= 1, got ", o.world_size());
-  TORCH_CHECK(o.rank() >= 0 && o.rank() < o.world_size(), "rank must be in 0..", o.world_size() - 1,
+  TORCH_CHECK_VALUE(o.world_size() >= 1, "world size must be >= 1, got ", o.world_size());
+  TORCH_CHECK_VALUE(o.rank() >= 0 && o.rank() < o.world_size(), "rank must be in 0..", o.world_size() - 1,
               " for world size ", o.world_size(), ", got ", o.rank());
-  TORCH_CHECK(o.local_rank() >= 0, "local rank must be >= 0, got ", o.local_rank());
-  TORCH_CHECK(o.master_port() >= 1 && o.master_port() <= 65535, "master port must be in 1..65535, got ",
+  TORCH_CHECK_VALUE(o.local_rank() >= 0, "local rank must be >= 0, got ", o.local_rank());
+  TORCH_CHECK_VALUE(o.master_port() >= 1 && o.master_port() <= 65535, "master port must be in 1..65535, got ",
               o.master_port());
-  TORCH_CHECK(!o.master_addr().empty(), "master address is empty");
-  TORCH_CHECK(o.backend() == "auto" || o.backend() == "gloo" || o.backend() == "nccl", "unknown backend '",
-              o.backend(), "': expected one of auto, gloo, nccl");
-  TORCH_CHECK(o.timeout_seconds() > 0, "dist-timeout must be > 0 seconds, got ", o.timeout_seconds());
+  TORCH_CHECK_VALUE(!o.master_addr().empty(), "master address is empty");
+  TORCH_CHECK_VALUE(o.timeout_seconds() > 0, "dist-timeout must be > 0 seconds, got ", o.timeout_seconds());
 }
 
 bool distributed_available() {
@@ -123,7 +137,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const DistributedOptions& op
   impl->timeout_seconds = options.timeout_seconds();
   impl->where = "rank " + std::to_string(options.rank()) + " of " + std::to_string(options.world_size());
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds() * 1000));
-  const std::string backend = options.backend() == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : options.backend();
+  const Backend backend =
+      options.backend() == Backend::Auto ? (device.is_cuda() ? Backend::NCCL : Backend::Gloo) : options.backend();
   const std::string address = options.master_addr() + ":" + std::to_string(options.master_port());
   try {
     c10d::TCPStoreOptions store_options;
@@ -133,7 +148,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const DistributedOptions& op
     store_options.timeout = timeout;
     impl->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr(), store_options);
     const int rank = static_cast<int>(options.rank()), size = static_cast<int>(options.world_size());
-    if (backend == "gloo") {
+    if (backend == Backend::Gloo) {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
       // Gloo's own address: GLOO_SOCKET_IFNAME's interface as in PyTorch, loopback for a local job, else the
       // address this machine's hostname resolves to.
@@ -151,7 +166,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const DistributedOptions& op
       nccl_options->timeout = timeout;
       impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, rank, size, nccl_options);
 #else
-      TORCH_CHECK(false, "backend nccl is not available: this LibTorch was built without NCCL (use --backend gloo)");
+      TORCH_CHECK(false, "backend nccl is not available: this LibTorch was built without NCCL (use the gloo backend)");
 #endif
     }
   } catch (const std::exception& e) {

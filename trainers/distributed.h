@@ -11,6 +11,19 @@
 
 namespace ssl::trainers {
 
+/// The collective library of a process group.
+enum class Backend {
+  Auto,  ///< NCCL on CUDA, Gloo on CPU
+  Gloo,  ///< Gloo (CPU tensors; CUDA tensors through host copies)
+  NCCL,  ///< NCCL (CUDA tensors only)
+};
+
+/// Parses "auto", "gloo" or "nccl"; throws one line listing them otherwise.
+Backend parse_backend(const std::string& name);
+
+/// The name `parse_backend` reads.
+std::string to_string(Backend backend);
+
 /// Where this process sits in a multi-process job and how it reaches the others (torchrun / SLURM conventions).
 struct DistributedOptions {
   /// This process's rank, in 0..world_size-1 (RANK).
@@ -23,8 +36,8 @@ struct DistributedOptions {
   TORCH_ARG(std::string, master_addr) = "127.0.0.1";
   /// TCP port of the rendezvous store on rank 0 (MASTER_PORT).
   TORCH_ARG(int64_t, master_port) = 29500;
-  /// Collective backend: "auto" (nccl on CUDA, gloo on CPU), "gloo" or "nccl".
-  TORCH_ARG(std::string, backend) = "auto";
+  /// Collective backend.
+  TORCH_ARG(Backend, backend) = Backend::Auto;
   /// Seconds a rank waits for the others (to join, or in a collective) before it fails.
   TORCH_ARG(double, timeout_seconds) = 300;
   /// Replace BatchNorm layers by SyncBatchNorm (statistics over the global batch).

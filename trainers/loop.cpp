@@ -3,13 +3,10 @@
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
 #include "sslkit/ssl/progress.h"
-#include "sslkit/trainers/distributed.h"
 #include "sslkit/trainers/metrics.h"
-#include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/plot.h"
-#include "sslkit/trainers/precision.h"
-#include "sslkit/trainers/probe.h"
 #include "sslkit/trainers/schedule.h"
+#include "sslkit/trainers/sync_batch_norm.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -91,256 +88,396 @@ std::string describe_precision(Precision precision, torch::Device device) {
   return text + (precision == Precision::FP16 ? ", dynamic loss scaling)" : ")");
 }
 
-}  // namespace
-
-double knn_monitor_accuracy(EncoderImpl& encoder, const KnnMonitorData& data, torch::Device device) {
-  auto train = extract_features(encoder, data.train.images, data.norm, device);
-  auto test = extract_features(encoder, data.test.images, data.norm, device);
-  return knn_accuracy(train, data.train.labels, test, data.test.labels, data.options);
+std::string full_precision(double value) {
+  std::ostringstream text;
+  text.precision(17);
+  text << value;
+  return text.str();
 }
 
-PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOptions& options,
-                          const std::map<std::string, std::string>& metadata, const KnnMonitorData* monitor,
-                          const Checkpoint* resume_from, std::shared_ptr<ProcessGroup> group) {
-  const torch::Device device = loader.options().device();
-  // Data parallel: every rank runs this loop on its shard of each batch; rank 0 alone writes the run directory.
-  ProcessGroup* const ranks = group && group->world_size() > 1 ? group.get() : nullptr;
-  const int64_t world_size = ranks != nullptr ? ranks->world_size() : 1;
-  const bool writer = ranks == nullptr || ranks->rank() == 0;
-  TORCH_CHECK(loader.options().num_shards() == world_size && loader.options().shard() == (ranks ? ranks->rank() : 0),
+/// What one optimizer step measured, agreed over the ranks of a data-parallel run.
+struct StepRecord {
+  int64_t epoch = 0;
+  /// Step within the epoch, from 0.
+  int64_t epoch_step = 0;
+  double lr = 0;
+  /// Mean loss over the ranks.
+  double loss = 0;
+  std::map<std::string, double> metrics;
+  /// The clipped gradients' norm before clipping, or -1 when not clipped.
+  double grad_norm = -1;
+  /// Seconds of training so far (the slowest rank's).
+  double elapsed = 0;
+  /// A stop signal any rank received, or 0.
+  int signal = 0;
+  bool end_of_epoch = false;
+};
+
+/// The training loop's state and phases: set up (constructor), resume, announce, then per step `step`,
+/// `log`, `checkpoint` and the stop decision, and `finish`.
+class Trainer {
+ public:
+  Trainer(Method& method, data::Loader& loader, const LoopOptions& options,
+          const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+          std::shared_ptr<ProcessGroup> group);
+  /// Restores weights, method state, optimizer, RNG and loss scale from `checkpoint`.
+  void resume(const Checkpoint& checkpoint);
+  /// Runs the epochs until a budget, the schedule's end or a signal stops the run.
+  PretrainResult run();
+
+ private:
+  void open_metrics();
+  void announce() const;
+  bool budget_reached(double elapsed) const;
+  double learning_rate();
+  StepRecord step(const data::Batch& batch, int64_t epoch);
+  void agree_over_ranks(StepRecord& record) const;
+  void log(const StepRecord& record, bool stop);
+  void show_progress(const StepRecord& record, bool stop);
+  void checkpoint();
+  TensorDict trainer_state() const;
+  PretrainResult finish();
+
+  Method& method_;
+  data::Loader& loader_;
+  const LoopOptions& options_;
+  const std::map<std::string, std::string>& metadata_;
+  const EpochMonitor& monitor_;
+  std::shared_ptr<ProcessGroup> group_;
+  ProcessGroup* ranks_;  // the group when it has several ranks, else null
+  int64_t world_size_;
+  bool writer_;  // rank 0 (or the only process) writes the run directory
+  torch::Device device_;
+  Precision precision_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<torch::Tensor> params_;
+  std::optional<LossScaler> scaler_;
+  int64_t steps_per_epoch_ = 0, total_steps_ = 0, global_batch_ = 0;
+  double budget_seconds_ = 0;
+  std::string checkpoint_path_, metrics_path_, csv_path_;
+  std::ofstream metrics_;
+  ProgressLine progress_;
+
+  int64_t step_ = 0;
+  bool resumed_ = false;
+  double elapsed_before_ = 0;
+  double synced_elapsed_ = 0;  // data parallel: the slowest rank's clock at the last step's end
+  int64_t images_before_ = 0;
+  int64_t last_checkpoint_step_ = -1;
+  Clock::time_point start_;
+  double window_loss_ = 0;
+  int64_t window_steps_ = 0;
+  PretrainResult result_;
+};
+
+Trainer::Trainer(Method& method, data::Loader& loader, const LoopOptions& options,
+                 const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+                 std::shared_ptr<ProcessGroup> group)
+    : method_(method),
+      loader_(loader),
+      options_(options),
+      metadata_(metadata),
+      monitor_(monitor),
+      group_(std::move(group)),
+      ranks_(group_ && group_->world_size() > 1 ? group_.get() : nullptr),
+      world_size_(ranks_ != nullptr ? ranks_->world_size() : 1),
+      writer_(ranks_ == nullptr || ranks_->rank() == 0),
+      device_(loader.options().device()),
+      precision_(check_precision(options.precision(), device_)),
+      progress_(options.progress() && writer_) {
+  validate(options);
+  TORCH_CHECK(loader.options().num_shards() == world_size_ && loader.options().shard() == (ranks_ ? ranks_->rank() : 0),
               "train_loop: the loader reads shard ", loader.options().shard(), " of ", loader.options().num_shards(),
-              ", but this is rank ", ranks ? ranks->rank() : 0, " of ", world_size);
-  method.set_process_group(ranks != nullptr ? group : nullptr);
-  const int64_t global_batch = loader.options().batch_size() * world_size;
-  const Precision precision = check_precision(parse_precision(options.precision()), device);
-  auto optimizer = make_optimizer(method.modules(), options.optimizer());
-  std::vector<torch::Tensor> params;
-  for (const auto& group : optimizer->param_groups())
-    params.insert(params.end(), group.params().begin(), group.params().end());
-  std::optional<LossScaler> scaler;
-  if (precision == Precision::FP16) scaler.emplace();
-
-  const int64_t steps_per_epoch = loader.batches_per_epoch();
-  const int64_t total_steps = steps_per_epoch * options.epochs();
-  const double budget_seconds = options.max_minutes() * 60.0;
+              ", but this is rank ", ranks_ ? ranks_->rank() : 0, " of ", world_size_);
+  method_.set_process_group(ranks_ != nullptr ? group_ : nullptr);
+  global_batch_ = loader.options().batch_size() * world_size_;
+  optimizer_ = make_optimizer(method_.modules(), options.optimizer());
+  for (const auto& param_group : optimizer_->param_groups())
+    params_.insert(params_.end(), param_group.params().begin(), param_group.params().end());
+  if (precision_ == Precision::FP16) scaler_.emplace();
+  steps_per_epoch_ = loader.batches_per_epoch();
+  total_steps_ = steps_per_epoch_ * options.epochs();
+  budget_seconds_ = options.max_minutes() * 60.0;
   const std::filesystem::path dir(options.out_dir());
-  const std::string checkpoint_path = (dir / "checkpoint.pt").string();
-  const std::string metrics_path = (dir / "metrics.jsonl").string();
-  const std::string csv_path = (dir / "metrics.csv").string();
+  checkpoint_path_ = (dir / "checkpoint.pt").string();
+  metrics_path_ = (dir / "metrics.jsonl").string();
+  csv_path_ = (dir / "metrics.csv").string();
+  result_.device = device_.str();
+  result_.precision = describe_precision(precision_, device_);
+  result_.checkpoint = checkpoint_path_;
+  result_.rank = ranks_ != nullptr ? ranks_->rank() : 0;
+}
 
-  int64_t step = 0;
-  double elapsed_before = 0;
-  if (resume_from != nullptr) {
-    const std::string what = "cannot resume from '" + checkpoint_path + "'";
-    const auto trainer = resume_from->modules.find("trainer");
-    TORCH_CHECK(trainer != resume_from->modules.end(), what, ": it holds no trainer state");
-    const int64_t saved_world_size =
-        resume_from->metadata.count("trainer.world_size") > 0 ? resume_from->meta_int("trainer.world_size") : 1;
-    TORCH_CHECK(saved_world_size == world_size, what, ": it was written with world size ", saved_world_size,
-                ", this run has world size ", world_size, " (resume with the same number of processes)");
-    TORCH_CHECK(resume_from->meta_int("trainer.steps_per_epoch") == steps_per_epoch, what, ": it was written with ",
-                resume_from->meta("trainer.steps_per_epoch"), " steps per epoch, this data gives ", steps_per_epoch);
-    step = resume_from->meta_int("step");
-    elapsed_before = std::stod(resume_from->meta("trainer.elapsed_s"));
-    load_module_state(*method.encoder(), resume_from->encoder, what);
-    auto extra = resume_from->modules;
-    extra.erase("trainer");
-    method.load_extra_state(extra);
-    const TensorDict& state = trainer->second;
-    std::istringstream archive_bytes(tensor_bytes(trainer_entry(state, "optimizer", what)));
-    torch::serialize::InputArchive archive;
-    archive.load_from(archive_bytes, device);
-    optimizer->load(archive);
-    at::Generator cpu_rng = at::globalContext().defaultGenerator(torch::kCPU);  // a handle on the global one
-    cpu_rng.set_state(trainer_entry(state, "cpu_rng", what));
-    if (device.is_cuda() && state.contains("cuda_rng")) {
-      at::Generator cuda_rng = at::globalContext().defaultGenerator(device);
-      cuda_rng.set_state(state["cuda_rng"]);
-    }
-    if (scaler) {
-      const auto saved = trainer_entry(state, "loss_scale", what).to(torch::kDouble);
-      scaler->restore(saved[0].item<double>(), static_cast<int64_t>(saved[1].item<double>()));
-    }
-    if (writer) truncate_metrics(metrics_path, step);
+void Trainer::resume(const Checkpoint& checkpoint) {
+  const std::string what = "cannot resume from '" + checkpoint_path_ + "'";
+  const auto trainer = checkpoint.modules.find("trainer");
+  TORCH_CHECK(trainer != checkpoint.modules.end(), what, ": it holds no trainer state");
+  const int64_t saved_world_size =
+      checkpoint.metadata.count("trainer.world_size") > 0 ? checkpoint.meta_int("trainer.world_size") : 1;
+  TORCH_CHECK(saved_world_size == world_size_, what, ": it was written with world size ", saved_world_size,
+              ", this run has world size ", world_size_, " (resume with the same number of processes)");
+  TORCH_CHECK(checkpoint.meta_int("trainer.steps_per_epoch") == steps_per_epoch_, what, ": it was written with ",
+              checkpoint.meta("trainer.steps_per_epoch"), " steps per epoch, this data gives ", steps_per_epoch_);
+  step_ = checkpoint.meta_int("step");
+  TORCH_CHECK(step_ >= 0 && step_ <= total_steps_, what, ": its step ", step_, " is outside this run's schedule of ",
+              total_steps_, " steps (0..", total_steps_, ")");
+  const std::string& elapsed = checkpoint.meta("trainer.elapsed_s");
+  try {
+    elapsed_before_ = std::stod(elapsed);
+  } catch (const std::exception&) {
+    elapsed_before_ = -1;
   }
-  std::ofstream metrics;
-  if (writer) {
-    metrics.open(metrics_path, resume_from != nullptr ? std::ios::app : std::ios::trunc);
-    TORCH_CHECK(metrics, "cannot write '", metrics_path, "'");
+  TORCH_CHECK(std::isfinite(elapsed_before_) && elapsed_before_ >= 0, what, ": its elapsed time '", elapsed,
+              "' is not a number of seconds >= 0");
+  load_module_state(*method_.encoder(), checkpoint.encoder, what);
+  auto extra = checkpoint.modules;
+  extra.erase("trainer");
+  method_.load_extra_state(extra);
+  const TensorDict& state = trainer->second;
+  std::istringstream archive_bytes(tensor_bytes(trainer_entry(state, "optimizer", what)));
+  torch::serialize::InputArchive archive;
+  archive.load_from(archive_bytes, device_);
+  optimizer_->load(archive);
+  at::Generator cpu_rng = at::globalContext().defaultGenerator(torch::kCPU);  // a handle on the global one
+  cpu_rng.set_state(trainer_entry(state, "cpu_rng", what));
+  if (device_.is_cuda() && state.contains("cuda_rng")) {
+    at::Generator cuda_rng = at::globalContext().defaultGenerator(device_);
+    cuda_rng.set_state(state["cuda_rng"]);
   }
-  if (ranks != nullptr) broadcast_modules(method.modules(), *ranks);
-
-  PretrainResult result;
-  result.device = device.str();
-  result.precision = describe_precision(precision, device);
-  result.checkpoint = checkpoint_path;
-  result.resumed_from_step = step;
-  result.rank = ranks != nullptr ? ranks->rank() : 0;
-  const auto start = Clock::now();
-  auto elapsed = [&] { return elapsed_before + seconds_since(start); };
-
-  int64_t last_checkpoint_step = -1;
-  auto write_checkpoint = [&] {
-    if (!writer) {
-      last_checkpoint_step = step;
-      return;
-    }
-    const auto begin = Clock::now();
-    Checkpoint checkpoint;
-    checkpoint.metadata = metadata;
-    checkpoint.metadata["method"] = method.name();
-    checkpoint.metadata["epoch"] = std::to_string(step / steps_per_epoch);
-    checkpoint.metadata["step"] = std::to_string(step);
-    checkpoint.metadata["precision"] = to_string(precision);
-    checkpoint.metadata["trainer.steps_per_epoch"] = std::to_string(steps_per_epoch);
-    if (world_size > 1) checkpoint.metadata["trainer.world_size"] = std::to_string(world_size);
-    std::ostringstream elapsed_text;
-    elapsed_text.precision(17);
-    elapsed_text << elapsed();
-    checkpoint.metadata["trainer.elapsed_s"] = elapsed_text.str();
-    checkpoint.encoder = module_state(*method.encoder());
-    checkpoint.modules = method.extra_state();
-    TensorDict trainer;
-    torch::serialize::OutputArchive archive;
-    optimizer->save(archive);
-    std::ostringstream archive_bytes;
-    archive.save_to(archive_bytes);
-    trainer.insert("optimizer", bytes_tensor(archive_bytes.str()));
-    trainer.insert("cpu_rng", at::globalContext().defaultGenerator(torch::kCPU).get_state());
-    if (device.is_cuda()) trainer.insert("cuda_rng", at::globalContext().defaultGenerator(device).get_state());
-    if (scaler) {
-      trainer.insert("loss_scale", torch::tensor({scaler->scale(), static_cast<double>(scaler->growth_tracker())},
-                                                 torch::kDouble));
-    }
-    checkpoint.modules["trainer"] = std::move(trainer);
-    save_checkpoint(checkpoint, checkpoint_path);
-    metrics.flush();
-    write_metrics_csv(metrics_path, csv_path);
-    last_checkpoint_step = step;
-    ++result.checkpoints;
-    result.checkpoint_seconds += seconds_since(begin);
-  };
-
-  ProgressLine progress(options.progress() && writer);
-  if (options.progress() && writer) {
-    std::fprintf(stderr, "sslkit pretrain: %s, batch %lld, %lld epochs of %lld steps%s, %s on %s, %d threads%s\n",
-                 method.name().c_str(), static_cast<long long>(loader.options().batch_size()),
-                 static_cast<long long>(options.epochs()), static_cast<long long>(steps_per_epoch),
-                 budget_seconds > 0 ? (" or " + format_duration(budget_seconds)).c_str() : "",
-                 result.precision.c_str(), device.str().c_str(), at::get_num_threads(),
-                 step > 0 ? (", resuming at step " + std::to_string(step)).c_str() : "");
-    if (world_size > 1) {
-      std::fprintf(stderr, "sslkit pretrain: %lld processes, global batch %lld (each rank %lld)%s\n",
-                   static_cast<long long>(world_size), static_cast<long long>(global_batch),
-                   static_cast<long long>(loader.options().batch_size()),
-                   options.distributed().sync_batch_norm() ? ", synchronized BatchNorm" : "");
-    }
+  if (scaler_) {
+    const auto saved = trainer_entry(state, "loss_scale", what).to(torch::kDouble);
+    scaler_->restore(saved[0].item<double>(), static_cast<int64_t>(saved[1].item<double>()));
   }
+  if (writer_) truncate_metrics(metrics_path_, step_);
+  result_.resumed_from_step = step_;
+  resumed_ = true;
+}
 
+void Trainer::open_metrics() {
+  if (!writer_) return;
+  metrics_.open(metrics_path_, resumed_ ? std::ios::app : std::ios::trunc);
+  TORCH_CHECK(metrics_, "cannot write '", metrics_path_, "'");
+}
+
+void Trainer::announce() const {
+  if (!options_.progress() || !writer_) return;
+  std::fprintf(stderr, "sslkit pretrain: %s, batch %lld, %lld epochs of %lld steps%s, %s on %s, %d threads%s\n",
+               method_.name().c_str(), static_cast<long long>(loader_.options().batch_size()),
+               static_cast<long long>(options_.epochs()), static_cast<long long>(steps_per_epoch_),
+               budget_seconds_ > 0 ? (" or " + format_duration(budget_seconds_)).c_str() : "",
+               result_.precision.c_str(), device_.str().c_str(), at::get_num_threads(),
+               step_ > 0 ? (", resuming at step " + std::to_string(step_)).c_str() : "");
+  if (world_size_ > 1) {
+    std::fprintf(stderr, "sslkit pretrain: %lld processes, global batch %lld (each rank %lld)%s\n",
+                 static_cast<long long>(world_size_), static_cast<long long>(global_batch_),
+                 static_cast<long long>(loader_.options().batch_size()),
+                 has_sync_batch_norm(method_.modules()) ? ", synchronized BatchNorm" : "");
+  }
+}
+
+bool Trainer::budget_reached(double elapsed) const {
+  return (budget_seconds_ > 0 && elapsed >= budget_seconds_) ||
+         (options_.max_steps() > 0 && step_ >= options_.max_steps());
+}
+
+double Trainer::learning_rate() {
+  const double elapsed = ranks_ != nullptr ? synced_elapsed_ : elapsed_before_ + seconds_since(start_);
+  const double progress_fraction = std::max(static_cast<double>(step_) / static_cast<double>(total_steps_),
+                                            budget_seconds_ > 0 ? elapsed / budget_seconds_ : 0.0);
+  return options_.optimizer().lr() * warmup_cosine(progress_fraction, options_.warmup_fraction());
+}
+
+StepRecord Trainer::step(const data::Batch& batch, int64_t epoch) {
+  StepRecord record;
+  record.epoch = epoch;
+  record.epoch_step = batch.step;
+  record.lr = learning_rate();
+  set_learning_rate(*optimizer_, record.lr);
+  optimizer_->zero_grad();
+  StepOutput out;
+  {
+    AutocastGuard autocast(precision_, device_);
+    out = method_.step(batch);
+  }
+  record.loss = out.loss.detach().to(torch::kDouble).item<double>();
+  record.metrics = out.metrics;
+  if (!std::isfinite(record.loss)) {
+    const int64_t good = last_checkpoint_step_ >= 0 ? last_checkpoint_step_ : resumed_ ? result_.resumed_from_step : -1;
+    const char* value = std::isnan(record.loss) ? "nan" : record.loss > 0 ? "inf" : "-inf";
+    TORCH_CHECK(false, "loss is ", value, " at step ", step_ + 1, " (epoch ", epoch + 1, "); ",
+                good >= 0 ? "the last checkpoint '" + checkpoint_path_ + "' (step " + std::to_string(good) + ") is intact"
+                          : std::string("no checkpoint was written"));
+  }
+  (scaler_ ? out.loss * scaler_->scale() : out.loss).backward();
+  if (ranks_ != nullptr) average_gradients(params_, *ranks_);
+  const bool finite = scaler_ ? scaler_->unscale(params_) : true;
+  if (finite) {
+    if (options_.clip_grad_norm() > 0) {
+      record.grad_norm = torch::nn::utils::clip_grad_norm_(params_, options_.clip_grad_norm());
+    }
+    optimizer_->step();
+  }
+  if (scaler_) scaler_->update(finite);
+  ++step_;
+  record.elapsed = elapsed_before_ + seconds_since(start_);
+  record.end_of_epoch = batch.step + 1 == steps_per_epoch_;
+  return record;
+}
+
+void Trainer::agree_over_ranks(StepRecord& record) const {
+  if (ranks_ == nullptr) return;  // every rank takes the same decisions: mean loss, slowest clock, any signal
+  const auto all = ranks_->all_gather(torch::tensor({record.loss, record.elapsed, static_cast<double>(record.signal)},
+                                                    torch::kDouble))
+                       .view({world_size_, 3});
+  record.loss = all.select(1, 0).mean().item<double>();
+  record.elapsed = all.select(1, 1).max().item<double>();
+  record.signal = static_cast<int>(all.select(1, 2).max().item<double>());
+}
+
+void Trainer::log(const StepRecord& record, bool stop) {
+  window_loss_ += record.loss;
+  ++window_steps_;
+  const bool monitored = monitor_ && record.end_of_epoch && writer_;
+  if (monitored) result_.knn_accuracy = monitor_(*method_.encoder());
+  if (!writer_ || !(step_ % options_.log_every() == 0 || stop || record.end_of_epoch)) return;
+  result_.final_loss = window_loss_ / static_cast<double>(window_steps_);
+  JsonObject row;
+  row.add("epoch", record.epoch).add("step", step_).add("loss", result_.final_loss).add("lr", record.lr);
+  for (const auto& [key, value] : record.metrics) row.add(key, value);
+  if (record.grad_norm >= 0) row.add("grad_norm", record.grad_norm);
+  if (scaler_) row.add("loss_scale", scaler_->scale());
+  if (monitored) row.add("knn_accuracy", result_.knn_accuracy);
+  row.add("images_per_second", result_.images_per_second).add("elapsed_s", record.elapsed);
+  metrics_ << row.str() << "\n" << std::flush;
+  window_loss_ = 0;
+  window_steps_ = 0;
+}
+
+void Trainer::show_progress(const StepRecord& record, bool stop) {
+  const double images_per_second = result_.images_per_second;
+  const double remaining_steps_time =
+      static_cast<double>(total_steps_ - step_) / std::max(images_per_second, 1e-9) * global_batch_;
+  const double eta =
+      budget_seconds_ > 0 ? std::min(budget_seconds_ - record.elapsed, remaining_steps_time) : remaining_steps_time;
+  std::ostringstream line;
+  line.setf(std::ios::fixed);
+  line.precision(4);
+  line << "epoch " << record.epoch + 1 << "/" << options_.epochs() << " step " << record.epoch_step + 1 << "/"
+       << steps_per_epoch_ << " loss " << record.loss;
+  line.precision(1);
+  if (monitor_ && result_.knn_accuracy >= 0) line << " knn " << 100 * result_.knn_accuracy << "%";
+  line.precision(0);
+  line << " " << images_per_second << " img/s ETA " << format_duration(eta);
+  progress_.update(line.str(), stop || record.end_of_epoch);
+}
+
+TensorDict Trainer::trainer_state() const {
+  TensorDict trainer;
+  torch::serialize::OutputArchive archive;
+  optimizer_->save(archive);
+  std::ostringstream archive_bytes;
+  archive.save_to(archive_bytes);
+  trainer.insert("optimizer", bytes_tensor(archive_bytes.str()));
+  trainer.insert("cpu_rng", at::globalContext().defaultGenerator(torch::kCPU).get_state());
+  if (device_.is_cuda()) trainer.insert("cuda_rng", at::globalContext().defaultGenerator(device_).get_state());
+  if (scaler_) {
+    trainer.insert("loss_scale", torch::tensor({scaler_->scale(), static_cast<double>(scaler_->growth_tracker())},
+                                               torch::kDouble));
+  }
+  return trainer;
+}
+
+void Trainer::checkpoint() {
+  last_checkpoint_step_ = step_;
+  if (!writer_) return;
+  const auto begin = Clock::now();
+  Checkpoint checkpoint;
+  checkpoint.metadata = metadata_;
+  checkpoint.metadata["method"] = method_.name();
+  checkpoint.metadata["epoch"] = std::to_string(step_ / steps_per_epoch_);
+  checkpoint.metadata["step"] = std::to_string(step_);
+  checkpoint.metadata["precision"] = to_string(precision_);
+  checkpoint.metadata["trainer.steps_per_epoch"] = std::to_string(steps_per_epoch_);
+  if (world_size_ > 1) checkpoint.metadata["trainer.world_size"] = std::to_string(world_size_);
+  checkpoint.metadata["trainer.elapsed_s"] = full_precision(elapsed_before_ + seconds_since(start_));
+  checkpoint.encoder = module_state(*method_.encoder());
+  checkpoint.modules = method_.extra_state();
+  checkpoint.modules["trainer"] = trainer_state();
+  save_checkpoint(checkpoint, checkpoint_path_);
+  metrics_.flush();
+  write_metrics_csv(metrics_path_, csv_path_);
+  ++result_.checkpoints;
+  result_.checkpoint_seconds += seconds_since(begin);
+}
+
+PretrainResult Trainer::run() {
+  open_metrics();
+  if (ranks_ != nullptr) broadcast_modules(method_.modules(), *ranks_);
+  announce();
   StopSignals signals;
-  double window_loss = 0;
-  int64_t window_steps = 0;
-  const int64_t images_before = step * global_batch;
-  double synced_elapsed = elapsed_before;  // data parallel: the slowest rank's clock at the last step's end
-  bool stop = step >= total_steps || (options.max_steps() > 0 && step >= options.max_steps());
-  method.train(true);
-  for (int64_t epoch = step / steps_per_epoch; epoch < options.epochs() && !stop; ++epoch) {
-    result.epochs = epoch + 1;
-    loader.start_epoch(epoch, step - epoch * steps_per_epoch);
-    while (auto batch = loader.next()) {
-      const double progress_fraction =
-          std::max(static_cast<double>(step) / static_cast<double>(total_steps),
-                   budget_seconds > 0 ? (ranks != nullptr ? synced_elapsed : elapsed()) / budget_seconds : 0.0);
-      const double lr = options.optimizer().lr() * warmup_cosine(progress_fraction, options.warmup_fraction());
-      set_learning_rate(*optimizer, lr);
-
-      optimizer->zero_grad();
-      StepOutput out;
-      {
-        AutocastGuard autocast(precision, device);
-        out = method.step(*batch);
+  images_before_ = step_ * global_batch_;
+  synced_elapsed_ = elapsed_before_;
+  start_ = Clock::now();
+  bool stop = step_ >= total_steps_ || budget_reached(0);
+  method_.train(true);
+  for (int64_t epoch = step_ / steps_per_epoch_; epoch < options_.epochs() && !stop; ++epoch) {
+    result_.epochs = epoch + 1;
+    loader_.start_epoch(epoch, step_ - epoch * steps_per_epoch_);
+    while (auto batch = loader_.next()) {
+      StepRecord record = step(*batch, epoch);
+      record.signal = signals.received();
+      agree_over_ranks(record);
+      synced_elapsed_ = record.elapsed;
+      result_.images_per_second =
+          static_cast<double>(step_ * global_batch_ - images_before_) / std::max(seconds_since(start_), 1e-9);
+      stop = budget_reached(record.elapsed) || record.signal != 0;
+      log(record, stop);
+      if ((options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0) || record.end_of_epoch ||
+          stop) {
+        checkpoint();
       }
-      const double loss = out.loss.detach().to(torch::kDouble).item<double>();
-      if (!std::isfinite(loss)) {
-        const int64_t good = last_checkpoint_step >= 0 ? last_checkpoint_step : resume_from ? result.resumed_from_step : -1;
-        const char* value = std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf";
-        TORCH_CHECK(false, "loss is ", value, " at step ", step + 1, " (epoch ", epoch + 1, "); ",
-                    good >= 0 ? "the last checkpoint '" + checkpoint_path + "' (step " + std::to_string(good) + ") is intact"
-                              : std::string("no checkpoint was written"));
-      }
-      (scaler ? out.loss * scaler->scale() : out.loss).backward();
-      if (ranks != nullptr) average_gradients(params, *ranks);
-      const bool finite = scaler ? scaler->unscale(params) : true;
-      double grad_norm = -1;
-      if (finite) {
-        if (options.clip_grad_norm() > 0) grad_norm = torch::nn::utils::clip_grad_norm_(params, options.clip_grad_norm());
-        optimizer->step();
-      }
-      if (scaler) scaler->update(finite);
-      ++step;
-
-      double now = elapsed();
-      double step_loss = loss;
-      int signal = signals.received();
-      if (ranks != nullptr) {  // every rank takes the same decisions: mean loss, slowest clock, any signal
-        const auto all = ranks->all_gather(torch::tensor({loss, now, static_cast<double>(signal)}, torch::kDouble))
-                             .view({world_size, 3});
-        step_loss = all.select(1, 0).mean().item<double>();
-        now = synced_elapsed = all.select(1, 1).max().item<double>();
-        signal = static_cast<int>(all.select(1, 2).max().item<double>());
-      }
-      window_loss += step_loss;
-      ++window_steps;
-      const double images_per_second =
-          static_cast<double>(step * global_batch - images_before) / std::max(seconds_since(start), 1e-9);
-      const bool end_of_epoch = batch->step + 1 == steps_per_epoch;
-      stop = (budget_seconds > 0 && now >= budget_seconds) || (options.max_steps() > 0 && step >= options.max_steps()) ||
-             signal != 0;
-      if (monitor != nullptr && end_of_epoch && writer) {
-        result.knn_accuracy = knn_monitor_accuracy(*method.encoder(), *monitor, device);
-      }
-      if (writer && (step % options.log_every() == 0 || stop || end_of_epoch)) {
-        result.final_loss = window_loss / static_cast<double>(window_steps);
-        JsonObject row;
-        row.add("epoch", epoch).add("step", step).add("loss", result.final_loss).add("lr", lr);
-        for (const auto& [key, value] : out.metrics) row.add(key, value);
-        if (grad_norm >= 0) row.add("grad_norm", grad_norm);
-        if (scaler) row.add("loss_scale", scaler->scale());
-        if (monitor != nullptr && end_of_epoch) row.add("knn_accuracy", result.knn_accuracy);
-        row.add("images_per_second", images_per_second).add("elapsed_s", now);
-        metrics << row.str() << "\n" << std::flush;
-        window_loss = 0;
-        window_steps = 0;
-      }
-      if ((options.checkpoint_every() > 0 && step % options.checkpoint_every() == 0) || end_of_epoch || stop) {
-        write_checkpoint();
-      }
-
-      const double remaining_steps_time = static_cast<double>(total_steps - step) /
-                                          std::max(images_per_second, 1e-9) * global_batch;
-      const double eta = budget_seconds > 0 ? std::min(budget_seconds - now, remaining_steps_time) : remaining_steps_time;
-      std::ostringstream line;
-      line.setf(std::ios::fixed);
-      line.precision(4);
-      line << "epoch " << epoch + 1 << "/" << options.epochs() << " step " << batch->step + 1 << "/"
-           << steps_per_epoch << " loss " << step_loss;
-      line.precision(1);
-      if (monitor != nullptr && result.knn_accuracy >= 0) line << " knn " << 100 * result.knn_accuracy << "%";
-      line.precision(0);
-      line << " " << images_per_second << " img/s ETA " << format_duration(eta);
-      progress.update(line.str(), stop || end_of_epoch);
-      if (signal != 0) result.signal = signal;
+      show_progress(record, stop);
+      if (record.signal != 0) result_.signal = record.signal;
       if (stop) break;
     }
   }
-  if (last_checkpoint_step != step) write_checkpoint();
-  if (writer) plot_metrics(metrics_path, (dir / "metrics.png").string());
-  result.steps = step;
-  result.seconds = seconds_since(start);
-  result.images_per_second =
-      static_cast<double>(step * global_batch - images_before) / std::max(result.seconds, 1e-9);
-  if (window_steps > 0) result.final_loss = window_loss / static_cast<double>(window_steps);
-  return result;
+  return finish();
+}
+
+PretrainResult Trainer::finish() {
+  if (last_checkpoint_step_ != step_) checkpoint();
+  if (writer_) plot_metrics(metrics_path_, (std::filesystem::path(options_.out_dir()) / "metrics.png").string());
+  result_.steps = step_;
+  result_.seconds = seconds_since(start_);
+  result_.images_per_second =
+      static_cast<double>(step_ * global_batch_ - images_before_) / std::max(result_.seconds, 1e-9);
+  if (window_steps_ > 0) result_.final_loss = window_loss_ / static_cast<double>(window_steps_);
+  return result_;
+}
+
+}  // namespace
+
+void validate(const LoopOptions& o) {
+  validate(o.optimizer());
+  TORCH_CHECK_VALUE(o.epochs() > 0, "epochs must be > 0, got ", o.epochs());
+  TORCH_CHECK_VALUE(std::isfinite(o.max_minutes()) && o.max_minutes() >= 0, "max-minutes must be finite and >= 0, got ",
+              o.max_minutes());
+  TORCH_CHECK_VALUE(o.max_steps() >= 0, "max-steps must be >= 0 (0: no limit), got ", o.max_steps());
+  TORCH_CHECK_VALUE(o.warmup_fraction() >= 0 && o.warmup_fraction() < 1, "warmup fraction must be in [0, 1), got ",
+              o.warmup_fraction());
+  TORCH_CHECK_VALUE(o.log_every() > 0, "log-every must be > 0, got ", o.log_every());
+  TORCH_CHECK_VALUE(!o.out_dir().empty(), "an output directory is required");
+  TORCH_CHECK_VALUE(o.clip_grad_norm() >= 0, "clip-grad-norm must be >= 0 (0: off), got ", o.clip_grad_norm());
+  TORCH_CHECK_VALUE(o.checkpoint_every() >= 0, "checkpoint-every must be >= 0 (0: epoch ends only), got ",
+              o.checkpoint_every());
+}
+
+PretrainResult train_loop(Method& method, data::Loader& loader, const LoopOptions& options,
+                          const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+                          const Checkpoint* resume_from, std::shared_ptr<ProcessGroup> group) {
+  Trainer trainer(method, loader, options, metadata, monitor, std::move(group));
+  if (resume_from != nullptr) trainer.resume(*resume_from);
+  return trainer.run();
 }
 
 }  // namespace ssl::trainers

@@ -4,6 +4,8 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <type_traits>
 
@@ -107,10 +109,23 @@ void LARS::load(torch::serialize::InputArchive& archive) {
 
 std::vector<std::string> optimizer_names() { return {"adam", "adamw", "sgd", "lars"}; }
 
+void validate(const OptimizerOptions& options) {
+  const auto names = optimizer_names();
+  TORCH_CHECK_VALUE(std::find(names.begin(), names.end(), options.name()) != names.end(), "unknown optimizer '",
+                    options.name(), "': expected one of adam, adamw, sgd, lars");
+  TORCH_CHECK_VALUE(std::isfinite(options.lr()) && options.lr() > 0, "learning rate must be finite and > 0, got ",
+                    options.lr());
+  TORCH_CHECK_VALUE(std::isfinite(options.weight_decay()) && options.weight_decay() >= 0,
+                    "weight decay must be finite and >= 0, got ", options.weight_decay());
+  TORCH_CHECK_VALUE(std::isfinite(options.momentum()) && options.momentum() >= 0 && options.momentum() < 1,
+                    "momentum must be in [0, 1), got ", options.momentum());
+  TORCH_CHECK_VALUE(!options.nesterov() || options.momentum() > 0, "Nesterov momentum needs momentum > 0, got ",
+                    options.momentum());
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const std::vector<std::shared_ptr<torch::nn::Module>>& modules, const OptimizerOptions& options) {
-  TORCH_CHECK(options.lr() > 0, "learning rate must be > 0, got ", options.lr());
-  TORCH_CHECK(options.weight_decay() >= 0, "weight decay must be >= 0, got ", options.weight_decay());
+  validate(options);
   std::vector<torch::Tensor> decayed, not_decayed;
   for (const auto& module : modules) {
     for (const auto& p : module->parameters()) {
@@ -135,8 +150,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     return std::make_unique<torch::optim::AdamW>(groups(base), base);
   }
   if (name == "sgd") {
-    TORCH_CHECK(!options.nesterov() || options.momentum() > 0, "Nesterov SGD needs momentum > 0, got ",
-                options.momentum());
     const auto base = torch::optim::SGDOptions(options.lr()).momentum(options.momentum()).nesterov(options.nesterov());
     return std::make_unique<torch::optim::SGD>(groups(base), base);
   }
@@ -147,7 +160,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     lars_groups.emplace_back(not_decayed, std::make_unique<LARSOptions>(LARSOptions(base).adapt(false)));
     return std::make_unique<LARS>(std::move(lars_groups), base);
   }
-  TORCH_CHECK(false, "unknown optimizer '", name, "': expected one of adam, adamw, sgd, lars");
+  TORCH_CHECK_VALUE(false, "unknown optimizer '", name, "': expected one of adam, adamw, sgd, lars");
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -79,6 +79,10 @@ class LARS : public torch::optim::Optimizer {
   void load(torch::serialize::InputArchive& archive) override;
 };
 
+/// Throws one line naming the value when an optimizer option is out of range (unknown name, a learning rate
+/// that is not finite and > 0, weight decay < 0, momentum outside [0, 1), Nesterov without momentum).
+void validate(const OptimizerOptions& options);
+
 /// The optimizer names `make_optimizer` accepts.
 std::vector<std::string> optimizer_names();
 

@@ -35,7 +35,7 @@ Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::FP32;
   if (name == "bf16") return Precision::BF16;
   if (name == "fp16") return Precision::FP16;
-  TORCH_CHECK(false, "unknown precision '", name, "': expected one of fp32, bf16, fp16");
+  TORCH_CHECK_VALUE(false, "unknown precision '", name, "': expected one of fp32, bf16, fp16");
 }
 
 std::string to_string(Precision precision) {

@@ -2,9 +2,9 @@
 
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
-#include "sslkit/trainers/loop.h"
+#include "sslkit/trainers/knn.h"
+#include "sslkit/trainers/probe.h"
 #include "sslkit/trainers/sync_batch_norm.h"
-#include "sslkit/trainers/precision.h"
 
 #include <torch/utils.h>
 
@@ -18,18 +18,11 @@ namespace ssl::trainers {
 namespace {
 
 void validate(const PretrainOptions& o) {
-  TORCH_CHECK(o.epochs() > 0, "epochs must be > 0, got ", o.epochs());
-  TORCH_CHECK(o.max_minutes() >= 0, "max-minutes must be >= 0, got ", o.max_minutes());
-  TORCH_CHECK(o.batch_size() >= 2, "batch size must be >= 2 (contrastive losses need negatives), got ",
+  validate(o.loop());
+  TORCH_CHECK_VALUE(o.batch_size() >= 2, "batch size must be >= 2 (contrastive losses need negatives), got ",
               o.batch_size());
-  TORCH_CHECK(o.warmup_fraction() >= 0 && o.warmup_fraction() < 1, "warmup fraction must be in [0, 1), got ",
-              o.warmup_fraction());
-  TORCH_CHECK(o.log_every() > 0, "log-every must be > 0, got ", o.log_every());
-  TORCH_CHECK(!o.out_dir().empty(), "an output directory (--out) is required");
-  TORCH_CHECK(o.clip_grad_norm() >= 0, "clip-grad-norm must be >= 0 (0: off), got ", o.clip_grad_norm());
-  TORCH_CHECK(o.checkpoint_every() >= 0, "checkpoint-every must be >= 0 (0: epoch ends only), got ",
-              o.checkpoint_every());
-  TORCH_CHECK(o.knn_subset() >= 0, "knn-subset must be >= 0 (0: all), got ", o.knn_subset());
+  TORCH_CHECK_VALUE(o.knn_subset() >= 0, "knn-subset must be >= 0 (0: all), got ", o.knn_subset());
+  TORCH_CHECK_VALUE(o.max_images() >= 0, "max-images must be >= 0 (0: all), got ", o.max_images());
 }
 
 std::string text(double value) {
@@ -42,27 +35,28 @@ std::string text(double value) {
 // The options that change what a run computes (a resumed run must match them). Budgets that only say when
 // to stop (max_steps), and how the run executes (device, workers, logging, checkpoints), may change.
 std::map<std::string, std::string> run_signature(const PretrainOptions& o) {
+  const LoopOptions& loop = o.loop();
   return {{"data", o.data()},
           {"max_images", std::to_string(o.max_images())},
           {"method", o.method()},
           {"encoder", o.encoder()},
-          {"epochs", std::to_string(o.epochs())},
-          {"max_minutes", text(o.max_minutes())},
+          {"epochs", std::to_string(loop.epochs())},
+          {"max_minutes", text(loop.max_minutes())},
           {"batch_size", std::to_string(o.batch_size())},
-          {"optimizer", o.optimizer().name()},
-          {"lr", text(o.optimizer().lr())},
-          {"weight_decay", text(o.optimizer().weight_decay())},
-          {"momentum", text(o.optimizer().momentum())},
-          {"nesterov", o.optimizer().nesterov() ? "true" : "false"},
-          {"warmup", text(o.warmup_fraction())},
+          {"optimizer", loop.optimizer().name()},
+          {"lr", text(loop.optimizer().lr())},
+          {"weight_decay", text(loop.optimizer().weight_decay())},
+          {"momentum", text(loop.optimizer().momentum())},
+          {"nesterov", loop.optimizer().nesterov() ? "true" : "false"},
+          {"warmup", text(loop.warmup_fraction())},
           {"seed", std::to_string(o.seed())},
-          {"precision", o.precision()},
-          {"clip_grad_norm", text(o.clip_grad_norm())}};
+          {"precision", to_string(loop.precision())},
+          {"clip_grad_norm", text(loop.clip_grad_norm())}};
 }
 
 // Recorded (CLI) options that may differ between a run and its resumption.
 bool may_change_on_resume(const std::string& key) {
-  static const std::set<std::string> keys{"out", "resume", "device", "threads", "workers", "prefetch",
+  static const std::set<std::string> keys{"out", "resume", "overwrite", "device", "threads", "workers", "prefetch",
                                           "log-every", "quiet", "max-steps", "checkpoint-every", "knn-monitor",
                                           "knn-subset"};
   return keys.count(key) > 0;
@@ -72,36 +66,130 @@ void check_same_run(const Checkpoint& checkpoint, const PretrainOptions& o) {
   auto check = [&](const std::string& key, const std::string& here, const std::string& saved_key) {
     const auto saved = checkpoint.metadata.find(saved_key);
     if (saved == checkpoint.metadata.end() || saved->second == here) return;
-    TORCH_CHECK(false, "cannot resume '", o.out_dir(), "': ", key, " is ", here, " here but ", saved->second,
+    TORCH_CHECK(false, "cannot resume '", o.loop().out_dir(), "': ", key, " is ", here, " here but ", saved->second,
                 " in the interrupted run (options that change the run must match its options.ini)");
   };
-  TORCH_CHECK(checkpoint.modules.count("trainer") == 1, "cannot resume '", o.out_dir(),
+  TORCH_CHECK(checkpoint.modules.count("trainer") == 1, "cannot resume '", o.loop().out_dir(),
               "': its checkpoint holds no trainer state");
   for (const auto& [key, value] : o.recorded_options())
     if (!may_change_on_resume(key)) check(key, value, "option." + key);
   for (const auto& [key, value] : run_signature(o)) check(key, value, "run." + key);
 }
 
-}  // namespace
+// The files of a run directory that mark it as holding a run, and those a new run in it replaces.
+bool holds_run(const std::filesystem::path& dir) {
+  for (const char* name : {"checkpoint.pt", "options.ini", "metrics.jsonl"})
+    if (std::filesystem::exists(dir / name)) return true;
+  return false;
+}
 
-std::vector<std::string> method_names() { return {"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc"}; }
+void remove_run_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool run_file = name == "checkpoint.pt" || name == "options.ini" || name.rfind("metrics.", 0) == 0 ||
+                          (name.rfind("probe", 0) == 0 && entry.path().extension() == ".json");
+    if (run_file) std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+/// The run directory while a run writes it: created if needed, locked against a second writer, cleared of
+/// temporaries left by killed writers, refused when it holds another run (unless resuming or overwriting).
+/// A new run that fails before its first checkpoint removes what it wrote there, and the directory if it made it.
+class RunDirectory {
+ public:
+  explicit RunDirectory(const PretrainOptions& options)
+      : dir_(options.loop().out_dir()), keep_(options.resume()) {
+    created_ = !std::filesystem::exists(dir_);
+    ensure_directory(dir_.string());
+    lock_.emplace(dir_.string());
+    remove_stale_temporaries(dir_.string());
+    if (options.resume() || !holds_run(dir_)) return;
+    TORCH_CHECK(options.overwrite(), "'", dir_.string(), "' already holds a run (",
+                std::filesystem::exists(dir_ / "checkpoint.pt") ? "checkpoint.pt" : "options.ini or metrics.jsonl",
+                "): resume it, or start over by overwriting it");
+    remove_run_files(dir_);
+  }
+  ~RunDirectory() {
+    if (!keep_ && !std::filesystem::exists(dir_ / "checkpoint.pt")) remove_run_files(dir_);
+    lock_.reset();
+    std::error_code ec;
+    if (created_ && std::filesystem::is_empty(dir_, ec)) std::filesystem::remove(dir_, ec);
+  }
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+  /// The run ended with its final checkpoint: keep everything.
+  void finish() { keep_ = true; }
+
+ private:
+  std::filesystem::path dir_;
+  bool created_ = false, keep_ = false;
+  std::optional<DirectoryLock> lock_;
+};
+
+// The checkpoint of the run in `options.loop().out_dir()`, checked against the options.
+Checkpoint resume_checkpoint(const PretrainOptions& options) {
+  const auto path = std::filesystem::path(options.loop().out_dir()) / "checkpoint.pt";
+  TORCH_CHECK(std::filesystem::exists(path), "cannot resume '", options.loop().out_dir(),
+              "': it holds no checkpoint.pt");
+  Checkpoint checkpoint = load_checkpoint(path.string());
+  check_same_run(checkpoint, options);
+  return checkpoint;
+}
+
+// The kNN monitor over the first `knn_subset` labelled images of each split: the encoder's features in eval
+// mode (restored after), kNN accuracy of the test part against the train part.
+EpochMonitor make_knn_monitor(const PretrainOptions& options, const std::shared_ptr<const data::Source>& full_train,
+                              const data::Normalization& norm, torch::Device device) {
+  TORCH_CHECK(full_train->labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
+  const auto test = data::open_source(options.data(), data::Split::Test, options.source());
+  auto train_set = std::make_shared<data::ImageSet>(data::materialize(*data::head(full_train, options.knn_subset())));
+  auto test_set = std::make_shared<data::ImageSet>(data::materialize(*data::head(test, options.knn_subset())));
+  return [train_set, test_set, norm, device](EncoderImpl& encoder) {
+    const auto train = extract_features(encoder, train_set->images, norm, device);
+    const auto test = extract_features(encoder, test_set->images, norm, device);
+    return knn_accuracy(train, train_set->labels, test, test_set->labels, KnnOptions());
+  };
+}
+
+// options.ini: the options the user gave, which a resumed run (or a new run configured from it) reads back.
+void write_options_ini(const PretrainOptions& options) {
+  std::string ini = "# the options of this sslkit pretrain run; pretrain reads them back to resume it or to start "
+                    "another like it\n";
+  for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
+  write_file_atomic((std::filesystem::path(options.loop().out_dir()) / "options.ini").string(), ini);
+}
+
+// What every checkpoint of the run records about its encoder, data and options.
+std::map<std::string, std::string> run_metadata(const PretrainOptions& options, const EncoderImpl& encoder,
+                                                const data::Source& train_set, const data::Normalization& norm) {
+  auto metadata = make_checkpoint(options.encoder(), encoder, train_set.channels(), train_set.height()).metadata;
+  metadata["seed"] = std::to_string(options.seed());
+  metadata["normalization"] = data::to_string(norm);
+  metadata["data"] = options.data();
+  for (const auto& [key, value] : run_signature(options)) metadata["run." + key] = value;
+  for (const auto& [key, value] : options.recorded_options()) metadata["option." + key] = value;
+  return metadata;
+}
+
+void announce_data(const PretrainOptions& options, const Method& method, const data::Source& train_set) {
+  std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld)\n", method.name().c_str(),
+               options.encoder().c_str(), options.data().c_str(), static_cast<long long>(train_set.size()),
+               static_cast<long long>(train_set.height()), static_cast<long long>(train_set.width()),
+               static_cast<long long>(train_set.channels()));
+  const auto skipped = train_set.skipped();
+  if (!skipped.empty()) {
+    std::fprintf(stderr, "sslkit pretrain: skipped %zu unreadable image files (first: %s)\n", skipped.size(),
+                 skipped[0].c_str());
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder encoder, int64_t num_images,
                                     const std::function<Encoder()>& another_encoder) {
-  const std::string& name = options.method();
-  if (name == "simclr") return std::make_unique<SimCLR>(std::move(encoder), options.simclr());
-  if (name == "moco") {
-    TORCH_CHECK(another_encoder, "moco needs a way to build its key encoder");
-    return std::make_unique<MoCo>(std::move(encoder), another_encoder(), options.moco());
-  }
-  if (name == "instdisc") return std::make_unique<InstDisc>(std::move(encoder), num_images, options.instdisc());
-  if (name == "rotnet") return std::make_unique<RotNet>(std::move(encoder), options.rotnet());
-  if (name == "jigsaw") return std::make_unique<JigsawMethod>(std::move(encoder), options.jigsaw());
-  if (name == "relpos") return std::make_unique<RelPos>(std::move(encoder), options.relpos());
-  if (name == "cpc") return std::make_unique<CPCMethod>(std::move(encoder), options.cpc());
-  std::ostringstream valid;
-  for (const auto& known : method_names()) valid << (valid.tellp() > 0 ? ", " : "") << known;
-  TORCH_CHECK(false, "unknown method '", name, "': expected one of ", valid.str());
+  return make_method(options.method(),
+                     MethodContext{options.methods(), std::move(encoder), num_images, another_encoder});
 }
 
 std::unique_ptr<Method> make_method(const PretrainOptions& options, const data::Source& train_set) {
@@ -115,38 +203,19 @@ PretrainResult pretrain(const PretrainOptions& options) {
   const DistributedOptions& dist = options.distributed();
   validate(dist);
   const bool writer = dist.rank() == 0;
-  const torch::Device device =
-      rank_device(resolve_device(options.device()), options.device().find(':') != std::string::npos, dist);
-  check_precision(parse_precision(options.precision()), device);
-  std::optional<Checkpoint> resume_from;
-  if (options.resume()) {
-    const auto path = std::filesystem::path(options.out_dir()) / "checkpoint.pt";
-    TORCH_CHECK(std::filesystem::exists(path), "cannot resume '", options.out_dir(), "': it holds no checkpoint.pt");
-    resume_from = load_checkpoint(path.string());
-    check_same_run(*resume_from, options);
-  }
+  const torch::Device device = rank_device(resolve_device(options.device()), options.device().index >= 0, dist);
+  check_precision(options.loop().precision(), device);
   torch::manual_seed(options.seed());
 
   const auto full_train = data::open_source(options.data(), data::Split::Train, options.source());
   const std::shared_ptr<const data::Source> train_set = data::head(full_train, options.max_images());
   const data::Normalization norm = data::compute_normalization(*train_set);
-  std::optional<KnnMonitorData> monitor;
-  if (options.knn_monitor()) {
-    TORCH_CHECK(full_train->labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
-    const auto test = data::open_source(options.data(), data::Split::Test, options.source());
-    monitor = KnnMonitorData{data::materialize(*data::head(full_train, options.knn_subset())),
-                             data::materialize(*data::head(test, options.knn_subset())), norm, KnnOptions()};
-  }
+  EpochMonitor monitor;
+  if (options.knn_monitor()) monitor = make_knn_monitor(options, full_train, norm, device);
 
+  // Everything that can refuse the options runs before the run directory is touched.
   std::unique_ptr<Method> method = make_method(options, *train_set);
-  const Encoder encoder = method->encoder();
   method->to(device);
-  std::shared_ptr<ProcessGroup> group;
-  if (dist.world_size() > 1) {
-    group = ProcessGroup::connect(dist, device);
-    if (dist.sync_batch_norm()) convert_sync_batch_norm(method->modules(), group);
-  }
-
   data::Loader loader(train_set, method->view_maker(norm),
                       data::LoaderOptions(options.batch_size())
                           .workers(options.workers())
@@ -155,33 +224,23 @@ PretrainResult pretrain(const PretrainOptions& options) {
                           .device(device)
                           .num_shards(dist.world_size())
                           .shard(dist.rank()));
-
-  if (writer) ensure_directory(options.out_dir());
-  if (writer && !options.recorded_options().empty() && !options.resume()) {
-    std::string ini = "# sslkit pretrain options of this run; reuse with --config, continue with --resume\n";
-    for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
-    write_file_atomic((std::filesystem::path(options.out_dir()) / "options.ini").string(), ini);
+  std::optional<RunDirectory> run_directory;
+  if (writer) run_directory.emplace(options);
+  std::optional<Checkpoint> resume_from;
+  if (options.resume()) resume_from = resume_checkpoint(options);
+  std::shared_ptr<ProcessGroup> group;
+  if (dist.world_size() > 1) {
+    group = ProcessGroup::connect(dist, device);
+    if (dist.sync_batch_norm()) convert_sync_batch_norm(method->modules(), group);
   }
-  auto metadata = make_checkpoint(options.encoder(), *encoder, train_set->channels(), train_set->height()).metadata;
-  metadata["seed"] = std::to_string(options.seed());
-  metadata["normalization"] = data::to_string(norm);
-  metadata["data"] = options.data();
-  for (const auto& [key, value] : run_signature(options)) metadata["run." + key] = value;
-  for (const auto& [key, value] : options.recorded_options()) metadata["option." + key] = value;
 
-  if (options.progress() && writer) {
-    std::fprintf(stderr, "sslkit pretrain: %s / %s on %s (%lld images %lldx%lldx%lld)\n", method->name().c_str(),
-                 options.encoder().c_str(), options.data().c_str(), static_cast<long long>(train_set->size()),
-                 static_cast<long long>(train_set->height()), static_cast<long long>(train_set->width()),
-                 static_cast<long long>(train_set->channels()));
-    const auto skipped = train_set->skipped();
-    if (!skipped.empty()) {
-      std::fprintf(stderr, "sslkit pretrain: skipped %zu unreadable image files (first: %s)\n", skipped.size(),
-                   skipped[0].c_str());
-    }
-  }
-  return train_loop(*method, loader, options, metadata, monitor ? &*monitor : nullptr,
-                    resume_from ? &*resume_from : nullptr, group);
+  if (writer && !options.recorded_options().empty() && !options.resume()) write_options_ini(options);
+  const auto metadata = run_metadata(options, *method->encoder(), *train_set, norm);
+  if (options.loop().progress() && writer) announce_data(options, *method, *train_set);
+  const auto result =
+      train_loop(*method, loader, options.loop(), metadata, monitor, resume_from ? &*resume_from : nullptr, group);
+  if (run_directory) run_directory->finish();
+  return result;
 }
 
 }  // namespace ssl::trainers

@@ -177,4 +177,11 @@ int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Mod
   return replaced;
 }
 
+bool has_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Module>>& modules) {
+  for (const auto& root : modules)
+    for (const auto& module : root->modules())
+      if (module->as<SyncBatchNormImpl>() != nullptr) return true;
+  return false;
+}
+
 }  // namespace ssl::trainers

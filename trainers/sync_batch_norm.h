@@ -47,4 +47,7 @@ TORCH_MODULE(SyncBatchNorm);
 int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Module>>& modules,
                                 const std::shared_ptr<ProcessGroup>& group);
 
+/// Whether any of `modules` holds a SyncBatchNorm layer.
+bool has_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Module>>& modules);
+
 }  // namespace ssl::trainers

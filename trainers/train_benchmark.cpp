@@ -57,14 +57,62 @@ int64_t peak_rss_bytes() {
   return 0;
 }
 
+// Training FLOPs per image: views x patches x 3 x the encoder's forward FLOPs on one view.
+double training_flops_per_image(const data::ViewMaker& maker, EncoderImpl& encoder, const data::Source& images) {
+  const auto view_shape = maker.view_shape(images.channels(), images.height(), images.width());
+  const std::vector<int64_t> image_shape(view_shape.end() - 3, view_shape.end());
+  const int64_t patches = view_shape.size() > 3 ? view_shape[0] : 1;
+  return 3.0 * static_cast<double>(maker.num_views() * patches) *
+         static_cast<double>(encoder_flops_per_image(encoder, image_shape));
+}
+
+// Peak CUDA memory allocated on a CUDA device, else the process's peak resident memory.
+void measure_peak_memory(torch::Device device, TrainBenchmarkResult& result) {
+#ifdef SSLKIT_WITH_CUDA_STATS
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    result.peak_memory_bytes = stats.allocated_bytes[0].peak;
+    result.memory_kind = "CUDA allocated";
+    return;
+  }
+#endif
+  result.peak_memory_bytes = peak_rss_bytes();
+  result.memory_kind = "RSS";
+}
+
+// `count` batches of epoch 1 on `device`, made before any timing.
+std::vector<data::Batch> prepare_batches(const data::Loader& loader, int64_t count, torch::Device device) {
+  std::vector<data::Batch> prepared;
+  for (int64_t step = 0; step < count; ++step) {
+    auto batch = loader.make_batch(1, step);
+    for (auto& view : batch.views) view = view.to(device);
+    if (batch.targets.defined()) batch.targets = batch.targets.to(device);
+    prepared.push_back(std::move(batch));
+  }
+  return prepared;
+}
+
+// One training step as the loop takes it: autocast forward, backward, optimizer step.
+void timed_step(Method& method, torch::optim::Optimizer& optimizer, const data::Batch& batch, Precision precision,
+                torch::Device device) {
+  StepOutput out;
+  {
+    AutocastGuard autocast(precision, device);
+    out = method.step(batch);
+  }
+  optimizer.zero_grad();
+  out.loss.backward();
+  optimizer.step();
+}
+
 }  // namespace
 
 TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   const PretrainOptions& config = options.config();
-  TORCH_CHECK(options.steps() > 0, "bench train: steps must be > 0, got ", options.steps());
-  TORCH_CHECK(options.warmup_steps() >= 0, "bench train: warmup steps must be >= 0, got ", options.warmup_steps());
+  TORCH_CHECK_VALUE(options.steps() > 0, "bench train: steps must be > 0, got ", options.steps());
+  TORCH_CHECK_VALUE(options.warmup_steps() >= 0, "bench train: warmup steps must be >= 0, got ", options.warmup_steps());
   const torch::Device device = resolve_device(config.device());
-  const Precision precision = check_precision(parse_precision(config.precision()), device);
+  const Precision precision = check_precision(config.loop().precision(), device);
   torch::manual_seed(config.seed());
 
   const auto train_set = data::head(data::open_source(config.data(), data::Split::Train, config.source()),
@@ -74,7 +122,7 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   Encoder encoder = method->encoder();
   method->to(device);
   method->train(true);
-  auto optimizer = make_optimizer(method->modules(), config.optimizer());
+  auto optimizer = make_optimizer(method->modules(), config.loop().optimizer());
   const auto maker = method->view_maker(norm);
   data::Loader loader(train_set, maker,
                       data::LoaderOptions(config.batch_size())
@@ -86,16 +134,7 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   TORCH_CHECK(loader.batches_per_epoch() >= needed, "bench train: ", needed, " steps need ", needed * config.batch_size(),
               " images, but the data has ", train_set->size(), " at batch size ", config.batch_size());
 
-  auto train_step = [&](const data::Batch& batch) {
-    StepOutput out;
-    {
-      AutocastGuard autocast(precision, device);
-      out = method->step(batch);
-    }
-    optimizer->zero_grad();
-    out.loss.backward();
-    optimizer->step();
-  };
+  auto train_step = [&](const data::Batch& batch) { timed_step(*method, *optimizer, batch, precision, device); };
   const double images = static_cast<double>(options.steps() * config.batch_size());
 
   TrainBenchmarkResult result;
@@ -108,13 +147,7 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
                        TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
                      });
 
-  std::vector<data::Batch> prepared;
-  for (int64_t step = 0; step < needed; ++step) {
-    auto batch = loader.make_batch(1, step);
-    for (auto& view : batch.views) view = view.to(device);
-    if (batch.targets.defined()) batch.targets = batch.targets.to(device);
-    prepared.push_back(std::move(batch));
-  }
+  auto prepared = prepare_batches(loader, needed, device);
   result.compute_only = images / time_calls(device, options.warmup_steps(), options.steps(),
                                             [&](int64_t i) { train_step(prepared[static_cast<size_t>(i)]); });
   prepared.clear();
@@ -126,24 +159,9 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
                         train_step(*batch);
                       });
 
-  const auto view_shape = maker->view_shape(train_set->channels(), train_set->height(), train_set->width());
-  const std::vector<int64_t> image_shape(view_shape.end() - 3, view_shape.end());
-  const int64_t patches = view_shape.size() > 3 ? view_shape[0] : 1;
-  result.flops_per_image = 3.0 * static_cast<double>(maker->num_views() * patches) *
-                           static_cast<double>(encoder_flops_per_image(*encoder, image_shape));
+  result.flops_per_image = training_flops_per_image(*maker, *encoder, *train_set);
   result.matmul_peak_gflops = matmul_gflops(device, options.matmul_size());
-
-#ifdef SSLKIT_WITH_CUDA_STATS
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    result.peak_memory_bytes = stats.allocated_bytes[0].peak;
-    result.memory_kind = "CUDA allocated";
-  }
-#endif
-  if (result.memory_kind.empty()) {
-    result.peak_memory_bytes = peak_rss_bytes();
-    result.memory_kind = "RSS";
-  }
+  measure_peak_memory(device, result);
   return result;
 }
 

@@ -16,6 +16,38 @@ namespace ssl::data {
 namespace {
 
 #ifdef SSLKIT_WITH_OPENCV
+// Decodes files [first, first + count) of the listing: one by one until the decoder knows the output size, then
+// in parallel. An unreadable file is left empty.
+std::vector<std::optional<torch::Tensor>> decode_block(const ImageFolderListing& listing, ImageDecoder& decoder,
+                                                       int64_t first, int64_t count) {
+  std::vector<std::optional<torch::Tensor>> decoded(static_cast<size_t>(count));
+  int64_t k = 0;
+  for (; k < count && !decoder.fixed(); ++k) {
+    decoded[static_cast<size_t>(k)] = decoder.decode(listing.files[static_cast<size_t>(first + k)]);
+  }
+  at::parallel_for(k, count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      decoded[static_cast<size_t>(i)] = decoder.decode_fixed(listing.files[static_cast<size_t>(first + i)]);
+    }
+  });
+  return decoded;
+}
+
+// Appends `pixels` (whole images of the decoder's size) with their labels, and masks when the result has them.
+void append_block(Hdf5Writer& writer, const ImageDecoder& decoder, std::vector<uint8_t>& pixels,
+                  const std::vector<int64_t>& labels, bool labelled, int64_t mask_threshold) {
+  if (pixels.empty()) return;
+  const int64_t images = static_cast<int64_t>(pixels.size()) / (decoder.height() * decoder.width() * decoder.channels());
+  torch::Tensor masks;
+  if (mask_threshold >= 0) {
+    masks = threshold_masks(torch::from_blob(pixels.data(), {images, decoder.height(), decoder.width(),
+                                                             decoder.channels()}, torch::kUInt8),
+                            mask_threshold);
+  }
+  writer.append(pixels.data(), labelled ? labels.data() : nullptr, images,
+                masks.defined() ? masks.data_ptr<uint8_t>() : nullptr);
+}
+
 // Decodes the folder in blocks (in parallel once the output size is known) and appends each block.
 ConvertResult convert_image_folder(const std::string& root, const std::string& out, const ConvertOptions& options,
                                    const std::function<void(int64_t, int64_t)>& progress) {
@@ -28,21 +60,11 @@ ConvertResult convert_image_folder(const std::string& root, const std::string& o
   result.labelled = labelled;
   result.classes = listing.classes;
   result.masks = options.mask_threshold() >= 0;
-  std::vector<std::optional<torch::Tensor>> decoded;
   std::vector<uint8_t> pixels;
   std::vector<int64_t> labels;
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first);
-    decoded.assign(static_cast<size_t>(count), std::nullopt);
-    int64_t k = 0;
-    for (; k < count && !decoder.fixed(); ++k) {
-      decoded[static_cast<size_t>(k)] = decoder.decode(listing.files[static_cast<size_t>(first + k)]);
-    }
-    at::parallel_for(k, count, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        decoded[static_cast<size_t>(i)] = decoder.decode_fixed(listing.files[static_cast<size_t>(first + i)]);
-      }
-    });
+    const auto decoded = decode_block(listing, decoder, first, count);
     pixels.clear();
     labels.clear();
     for (int64_t i = 0; i < count; ++i) {
@@ -60,17 +82,7 @@ ConvertResult convert_image_folder(const std::string& root, const std::string& o
       writer.emplace(out, decoder.height(), decoder.width(), decoder.channels(), labelled, listing.classes,
                      Hdf5WriteOptions(options.hdf5()).masks(result.masks));
     }
-    if (writer && !pixels.empty()) {
-      const int64_t images = static_cast<int64_t>(pixels.size()) / (decoder.height() * decoder.width() * decoder.channels());
-      torch::Tensor masks;
-      if (result.masks) {
-        masks = threshold_masks(torch::from_blob(pixels.data(), {images, decoder.height(), decoder.width(),
-                                                                 decoder.channels()}, torch::kUInt8),
-                                options.mask_threshold());
-      }
-      writer->append(pixels.data(), labelled ? labels.data() : nullptr, images,
-                     result.masks ? masks.data_ptr<uint8_t>() : nullptr);
-    }
+    if (writer) append_block(*writer, decoder, pixels, labels, labelled, options.mask_threshold());
     if (progress) progress(first + count, n);
   }
   TORCH_CHECK(writer && writer->size() > 0, "image folder '", root, "' holds no readable images (unreadable files: ", n,

@@ -51,6 +51,85 @@ struct Hdf5Source::Impl {
                   first + i / pixels, ", expected 0 or 1");
     }
   }
+
+  // Reads the optional /classes list of strings.
+  void read_classes() {
+    if (!has_link(file.get(), "classes")) return;
+    Handle set(H5Dopen2(file.get(), "classes", H5P_DEFAULT), H5Dclose);
+    TORCH_CHECK(set.valid(), "'", path, "': /classes is not a dataset (expected a list of strings)");
+    Handle type(H5Dget_type(set.get()), H5Tclose);
+    TORCH_CHECK(H5Tget_class(type.get()) == H5T_STRING, "'", path, "': dataset /classes has type ",
+                type_name(type.get()), ", expected strings");
+    Handle space(H5Dget_space(set.get()), H5Sclose);
+    const auto cdims = dims_of(space.get());
+    TORCH_CHECK(cdims.size() == 1, "'", path, "': dataset /classes has rank ", cdims.size(),
+                ", expected 1 (a list of strings)");
+    const size_t k = cdims[0];
+    if (H5Tis_variable_str(type.get()) > 0) {
+      Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(memory_type.get(), H5T_VARIABLE);
+      H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
+      std::vector<char*> names(k, nullptr);
+      TORCH_CHECK(k == 0 || H5Dread(set.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()) >= 0,
+                  "'", path, "': cannot read dataset /classes");
+      for (char* name : names) classes.emplace_back(name ? name : "");
+      if (k > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, names.data());
+    } else {
+      const size_t width = H5Tget_size(type.get());
+      Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(memory_type.get(), width);
+      H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
+      std::vector<char> buffer(k * width + 1, '\0');
+      TORCH_CHECK(k == 0 || H5Dread(set.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) >= 0,
+                  "'", path, "': cannot read dataset /classes");
+      for (size_t i = 0; i < k; ++i) classes.emplace_back(buffer.data() + i * width, strnlen(buffer.data() + i * width, width));
+    }
+  }
+
+  // Opens the optional /masks, uint8 [N,H,W] like /images.
+  void open_masks(hid_t access, const std::vector<hsize_t>& dims) {
+    if (!has_link(file.get(), "masks")) return;
+    masks = Handle(H5Dopen2(file.get(), "masks", access), H5Dclose);
+    TORCH_CHECK(masks.valid(), "'", path, "': /masks is not a dataset (expected uint8 [N,H,W])");
+    Handle type(H5Dget_type(masks.get()), H5Tclose);
+    const bool is_uint8 = H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 1 &&
+                          H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    TORCH_CHECK(is_uint8, "'", path, "': dataset /masks has type ", type_name(type.get()), ", expected uint8");
+    mask_space = Handle(H5Dget_space(masks.get()), H5Sclose);
+    const auto mdims = dims_of(mask_space.get());
+    const std::vector<hsize_t> expected{dims[0], dims[1], dims[2]};
+    TORCH_CHECK(mdims == expected, "'", path, "': dataset /masks has shape ", shape_text(mdims), ", expected ",
+                shape_text(expected), " (the [N,H,W] of /images)");
+  }
+
+  // Reads the optional /labels, int64 [N] within /classes when it is given.
+  void read_labels() {
+    if (!has_link(file.get(), "labels")) return;
+    Handle set(H5Dopen2(file.get(), "labels", H5P_DEFAULT), H5Dclose);
+    TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
+    Handle type(H5Dget_type(set.get()), H5Tclose);
+    TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
+                type_name(type.get()), ", expected int64");
+    Handle space(H5Dget_space(set.get()), H5Sclose);
+    const auto ldims = dims_of(space.get());
+    TORCH_CHECK(ldims.size() == 1, "'", path, "': dataset /labels has rank ", ldims.size(), " (shape ",
+                shape_text(ldims), "), expected 1 ([N])");
+    TORCH_CHECK(static_cast<int64_t>(ldims[0]) == n, "'", path, "': dataset /labels holds ", ldims[0],
+                " labels but /images holds ", n, " images");
+    labels.resize(static_cast<size_t>(n));
+    TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data()) >= 0, "'",
+                path, "': cannot read dataset /labels");
+    const int64_t limit = classes.empty() ? INT64_MAX : static_cast<int64_t>(classes.size());
+    for (size_t i = 0; i < labels.size(); ++i) {
+      const int64_t label = labels[i];
+      if (label >= 0 && label < limit) continue;
+      if (classes.empty()) {
+        TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected >= 0");
+      }
+      TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected 0..",
+                  limit - 1, " (/classes lists ", limit, ")");
+    }
+  }
 };
 
 Hdf5Source::Hdf5Source(const std::string& path, int64_t cache_bytes) : impl_(std::make_unique<Impl>()) {
@@ -102,79 +181,9 @@ void Hdf5Source::open(const std::string& path, int64_t cache_bytes) {
       if (H5Pget_chunk(create.get(), 4, chunk) == 4) m.chunk = static_cast<int64_t>(chunk[0]);
     }
   }
-
-  if (has_link(m.file.get(), "classes")) {
-    Handle set(H5Dopen2(m.file.get(), "classes", H5P_DEFAULT), H5Dclose);
-    TORCH_CHECK(set.valid(), "'", path, "': /classes is not a dataset (expected a list of strings)");
-    Handle type(H5Dget_type(set.get()), H5Tclose);
-    TORCH_CHECK(H5Tget_class(type.get()) == H5T_STRING, "'", path, "': dataset /classes has type ",
-                type_name(type.get()), ", expected strings");
-    Handle space(H5Dget_space(set.get()), H5Sclose);
-    const auto cdims = dims_of(space.get());
-    TORCH_CHECK(cdims.size() == 1, "'", path, "': dataset /classes has rank ", cdims.size(),
-                ", expected 1 (a list of strings)");
-    const size_t k = cdims[0];
-    if (H5Tis_variable_str(type.get()) > 0) {
-      Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(memory_type.get(), H5T_VARIABLE);
-      H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
-      std::vector<char*> names(k, nullptr);
-      TORCH_CHECK(k == 0 || H5Dread(set.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data()) >= 0,
-                  "'", path, "': cannot read dataset /classes");
-      for (char* name : names) m.classes.emplace_back(name ? name : "");
-      if (k > 0) H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, names.data());
-    } else {
-      const size_t width = H5Tget_size(type.get());
-      Handle memory_type(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(memory_type.get(), width);
-      H5Tset_cset(memory_type.get(), H5Tget_cset(type.get()));
-      std::vector<char> buffer(k * width + 1, '\0');
-      TORCH_CHECK(k == 0 || H5Dread(set.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) >= 0,
-                  "'", path, "': cannot read dataset /classes");
-      for (size_t i = 0; i < k; ++i) m.classes.emplace_back(buffer.data() + i * width, strnlen(buffer.data() + i * width, width));
-    }
-  }
-
-  if (has_link(m.file.get(), "masks")) {
-    m.masks = Handle(H5Dopen2(m.file.get(), "masks", access.get()), H5Dclose);
-    TORCH_CHECK(m.masks.valid(), "'", path, "': /masks is not a dataset (expected uint8 [N,H,W])");
-    Handle type(H5Dget_type(m.masks.get()), H5Tclose);
-    const bool is_uint8 = H5Tget_class(type.get()) == H5T_INTEGER && H5Tget_size(type.get()) == 1 &&
-                          H5Tget_sign(type.get()) == H5T_SGN_NONE;
-    TORCH_CHECK(is_uint8, "'", path, "': dataset /masks has type ", type_name(type.get()), ", expected uint8");
-    m.mask_space = Handle(H5Dget_space(m.masks.get()), H5Sclose);
-    const auto mdims = dims_of(m.mask_space.get());
-    const std::vector<hsize_t> expected{dims[0], dims[1], dims[2]};
-    TORCH_CHECK(mdims == expected, "'", path, "': dataset /masks has shape ", shape_text(mdims), ", expected ",
-                shape_text(expected), " (the [N,H,W] of /images)");
-  }
-
-  if (has_link(m.file.get(), "labels")) {
-    Handle set(H5Dopen2(m.file.get(), "labels", H5P_DEFAULT), H5Dclose);
-    TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
-    Handle type(H5Dget_type(set.get()), H5Tclose);
-    TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
-                type_name(type.get()), ", expected int64");
-    Handle space(H5Dget_space(set.get()), H5Sclose);
-    const auto ldims = dims_of(space.get());
-    TORCH_CHECK(ldims.size() == 1, "'", path, "': dataset /labels has rank ", ldims.size(), " (shape ",
-                shape_text(ldims), "), expected 1 ([N])");
-    TORCH_CHECK(static_cast<int64_t>(ldims[0]) == m.n, "'", path, "': dataset /labels holds ", ldims[0],
-                " labels but /images holds ", m.n, " images");
-    m.labels.resize(static_cast<size_t>(m.n));
-    TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.labels.data()) >= 0, "'",
-                path, "': cannot read dataset /labels");
-    const int64_t limit = m.classes.empty() ? INT64_MAX : static_cast<int64_t>(m.classes.size());
-    for (size_t i = 0; i < m.labels.size(); ++i) {
-      const int64_t label = m.labels[i];
-      if (label >= 0 && label < limit) continue;
-      if (m.classes.empty()) {
-        TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected >= 0");
-      }
-      TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected 0..",
-                  limit - 1, " (/classes lists ", limit, ")");
-    }
-  }
+  m.read_classes();
+  m.open_masks(access.get(), dims);
+  m.read_labels();
 }
 
 Hdf5Source::~Hdf5Source() {

@@ -111,7 +111,7 @@ cv::Mat fit_to(const cv::Mat& image, int64_t height, int64_t width, Fit fit) {
 }  // namespace
 
 std::string bad_image_message(const std::string& path) {
-  return "'" + path + "' is not a readable image (corrupt, or not png/jpg/bmp/...); --on-bad-image skip leaves such files out";
+  return "'" + path + "' is not a readable image (corrupt, or not png/jpg/bmp/...); the skip policy for bad images leaves such files out";
 }
 
 ImageFolderListing list_image_folder(const std::string& root) {

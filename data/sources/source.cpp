@@ -160,17 +160,17 @@ void MemorySource::read(const int64_t* indices, int64_t count, uint8_t* pixels, 
 OnBadImage parse_on_bad_image(const std::string& text) {
   if (text == "skip") return OnBadImage::Skip;
   if (text == "fail") return OnBadImage::Fail;
-  TORCH_CHECK(false, "invalid --on-bad-image '", text, "': expected skip or fail");
+  TORCH_CHECK(false, "invalid bad-image policy '", text, "': expected skip or fail");
 }
 
 Fit parse_fit(const std::string& text) {
   if (text == "resize") return Fit::Resize;
   if (text == "crop") return Fit::Crop;
-  TORCH_CHECK(false, "invalid --fit '", text, "': expected resize or crop");
+  TORCH_CHECK(false, "invalid fit '", text, "': expected resize or crop");
 }
 
 ResolvedSpec resolve_spec(const std::string& spec, Split split) {
-  TORCH_CHECK(!spec.empty(), "empty --data: ", kExpected);
+  TORCH_CHECK(!spec.empty(), "empty data spec: ", kExpected);
   if (spec == "fashion-mnist") {
     const std::string dir = fashion_mnist_dir();
     TORCH_CHECK(fs::is_directory(dir), "data 'fashion-mnist': folder '", dir,
@@ -185,15 +185,15 @@ ResolvedSpec resolve_spec(const std::string& spec, Split split) {
       return {SpecKind::ImageFolder, (fs::path(spec) / (split == Split::Train ? "train" : "test")).string()};
     }
     TORCH_CHECK(split == Split::Train, "data '", spec,
-                "' is an image folder without train/ and test/ subfolders, so it has no test split: give one with "
-                "--test-data FOLDER");
+                "' is an image folder without train/ and test/ subfolders, so it has no test split: give the test "
+                "images as a data spec of their own");
     return {SpecKind::ImageFolder, spec};
   }
   const std::string extension = fs::path(spec).extension().string();
   TORCH_CHECK(extension == ".h5" || extension == ".hdf5", "data '", spec, "' is a file but not an .h5 file: ",
               kExpected);
   TORCH_CHECK(split == Split::Train, "data '", spec,
-              "' is an HDF5 file, which holds one split: give the test split as its own file (--test-data FILE.h5)");
+              "' is an HDF5 file, which holds one split: give the test split as a file of its own");
   return {SpecKind::Hdf5, spec};
 }
 

@@ -5,6 +5,8 @@
 #   no_join    a rank that never joins: every started rank fails within --dist-timeout naming the address,
 #              and launch fails naming a rank and its exit status.
 #   dead_rank  a rank killed during training: the survivor exits 1 with one line naming the failed collective.
+#   shared_error  an error every rank meets is printed once, and launch exits with the ranks' status (2).
+#   kill_launcher SIGKILL of `sslkit launch` takes its ranks with it (no orphan keeps training).
 set -u
 sslkit=$1 work=$2 case=$3
 here=$(dirname "$0")
@@ -18,7 +20,7 @@ case $case in
 launch)
   run=$work/dist-launch-run
   rm -rf "$run"
-  "$sslkit" launch --nproc 2 --master-port "$port" -- pretrain "${common[@]}" --epochs 1 --log-every 1 --out "$run" \
+  "$sslkit" launch --force --nproc 2 --master-port "$port" -- pretrain "${common[@]}" --epochs 1 --log-every 1 --out "$run" \
     >"$work/dist-$case.out" 2>"$work/dist-$case.err" || fail "launch exited with $?"
   # 256 images, global batch 2 x 32: 4 steps; one report line, one metrics row per step (rank 0 only).
   [ "$(wc -l <"$work/dist-$case.out")" -eq 1 ] || fail "expected one report line"
@@ -31,7 +33,7 @@ launch)
   ;;
 no_join)
   start=$(date +%s)
-  "$sslkit" launch --nproc 2 --master-port "$port" -- pretrain "${common[@]}" --world-size 3 --dist-timeout 3 \
+  "$sslkit" launch --force --nproc 2 --master-port "$port" -- pretrain "${common[@]}" --world-size 3 --dist-timeout 3 \
     --out "$work/dist-never" >"$work/dist-$case.out" 2>"$work/dist-$case.err"
   rc=$?
   elapsed=$(($(date +%s) - start))
@@ -42,6 +44,30 @@ no_join)
   tail -n 1 "$work/dist-$case.err" | grep -Eq '^sslkit: error: launch: rank [01] of 2 exited with status 1; the other ranks were stopped$' \
     || fail "launch did not name the failed rank"
   [ ! -e "$work/dist-never/checkpoint.pt" ] || fail "a checkpoint was written"
+  ;;
+shared_error)
+  "$sslkit" launch --force --nproc 3 --master-port "$port" -- pretrain --config /nonexistent.ini \
+    >"$work/dist-$case.out" 2>"$work/dist-$case.err"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "launch exited with $rc, expected 2"
+  [ "$(grep -c "cannot read config file '/nonexistent.ini'" "$work/dist-$case.err")" -eq 1 ] \
+    || fail "the shared error was not printed exactly once"
+  [ "$(wc -l < "$work/dist-$case.err")" -eq 2 ] || fail "expected the error and launch's line only"
+  tail -n 1 "$work/dist-$case.err" | grep -Eq '^sslkit: error: launch: rank [0-2] of 3 exited with status 2; the other ranks were stopped$' \
+    || fail "launch did not name the failed rank"
+  ;;
+kill_launcher)
+  run=$work/dist-kill-run
+  rm -rf "$run"
+  "$sslkit" launch --force --nproc 2 --master-port "$port" -- pretrain "${common[@]}" --epochs 1000 --log-every 1 \
+    --out "$run" >"$work/dist-$case.out" 2>"$work/dist-$case.err" &
+  launcher=$!
+  for _ in $(seq 1 1200); do [ -s "$run/metrics.jsonl" ] && break; sleep 0.1; done
+  [ -s "$run/metrics.jsonl" ] || { kill -KILL "$launcher"; pkill -KILL -f -- "--out $run"; fail "no metrics row after 120 s"; }
+  kill -KILL "$launcher"
+  wait "$launcher" 2>/dev/null
+  for _ in $(seq 1 50); do pgrep -f -- "--out $run" >/dev/null || break; sleep 0.1; done
+  if pgrep -f -- "--out $run" >/dev/null; then pkill -KILL -f -- "--out $run"; fail "ranks outlived their launcher"; fi
   ;;
 dead_rank)
   run=$work/dist-dead-run

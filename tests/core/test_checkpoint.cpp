@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 using ssl::testing::error_message;
 using ssl::testing::TempDir;
@@ -64,6 +66,34 @@ TEST_CASE("Loading a damaged or foreign checkpoint is one clear error", "[core][
   ssl::save_checkpoint(checkpoint, path);
   CHECK_THROWS_WITH(ssl::rebuild_encoder(ssl::load_checkpoint(path)),
                     Catch::Contains("metadata 'in_channels' is 'one', expected an integer"));
+}
+
+TEST_CASE("A byte flipped inside the weights, or NaN weights, make a checkpoint refuse to load",
+          "[core][checkpoint][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("c.pt");
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto checkpoint = ssl::make_checkpoint("convnet-s", *encoder, 1, 28);
+  // A marker the file stores verbatim: the first conv weights as float32 1, 2, 3, ... (little-endian, contiguous).
+  auto& weight = checkpoint.encoder["body.0.weight"];
+  weight = torch::arange(1, weight.numel() + 1, torch::kFloat).reshape(weight.sizes());
+  ssl::save_checkpoint(checkpoint, path);
+  REQUIRE_NOTHROW(ssl::load_checkpoint(path));
+
+  auto bytes = ssl::read_file(path);
+  const float marker[3] = {101.0f, 102.0f, 103.0f};
+  const auto* begin = reinterpret_cast<const char*>(marker);
+  const auto at = std::search(bytes.begin(), bytes.end(), begin, begin + sizeof marker);
+  REQUIRE(at != bytes.end());
+  at[5] = static_cast<char>(at[5] ^ 0x10);  // weight 102 (bytes 00 00 cc 42) becomes 102.03125
+  ssl::write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+  CHECK(error_message([&] { ssl::load_checkpoint(path); }) ==
+        "checkpoint '" + path + "': its contents do not match their checksum (the file is damaged)");
+
+  weight[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  ssl::save_checkpoint(checkpoint, path);
+  CHECK(error_message([&] { ssl::load_checkpoint(path); }) ==
+        "checkpoint '" + path + "': tensor 'body.0.weight' of the encoder holds NaN or Inf");
 }
 
 TEST_CASE("write_file_atomic replaces the file and reports unwritable paths", "[core][files]") {

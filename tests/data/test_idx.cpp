@@ -119,4 +119,8 @@ TEST_CASE("Normalization statistics round-trip through their text form", "[data]
   CHECK(parsed.mean[0] == Approx(norm.mean[0]));
   CHECK(parsed.stddev[0] == Approx(norm.stddev[0]));
   CHECK_THROWS_WITH(D::parse_normalization("0.5"), Catch::Contains("expected 'mean,...;std,...'"));
+  // A zero or non-finite std would turn every normalized pixel into Inf or NaN (a damaged checkpoint).
+  CHECK(error_message([] { D::parse_normalization("0.5;0"); }) ==
+        "malformed normalization '0.5;0': channel 0 needs a finite mean and a finite std > 0");
+  CHECK_THROWS_WITH(D::parse_normalization("nan;1"), Catch::Contains("channel 0 needs a finite mean"));
 }

@@ -104,7 +104,7 @@ TEST_CASE("Unreadable files are skipped and counted, or fail in one line", "[dat
   const auto fail = D::SourceOptions().on_bad_image(D::OnBadImage::Fail);
   CHECK(error_message([&] { D::ImageFolderSource s(dir.str(), fail); }) ==
         "'" + dir.file("cat/3.png") +
-            "' is not a readable image (corrupt, or not png/jpg/bmp/...); --on-bad-image skip leaves such files out");
+            "' is not a readable image (corrupt, or not png/jpg/bmp/...); the skip policy for bad images leaves such files out");
 }
 
 TEST_CASE("Image folder layouts that cannot be read are refused in one line", "[data][image_folder][errors]") {

@@ -82,9 +82,9 @@ TEST_CASE("open_source detects IDX folders and names what a spec lacks", "[data]
   std::ofstream(dir.file("x.h5")) << "not hdf5";
   CHECK(error_message([&] { D::open_source(dir.file("x.h5"), D::Split::Test); }) ==
         "data '" + dir.file("x.h5") +
-            "' is an HDF5 file, which holds one split: give the test split as its own file (--test-data FILE.h5)");
-  CHECK(error_message([] { D::parse_on_bad_image("ignore"); }) == "invalid --on-bad-image 'ignore': expected skip or fail");
-  CHECK(error_message([] { D::parse_fit("pad"); }) == "invalid --fit 'pad': expected resize or crop");
+            "' is an HDF5 file, which holds one split: give the test split as a file of its own");
+  CHECK(error_message([] { D::parse_on_bad_image("ignore"); }) == "invalid bad-image policy 'ignore': expected skip or fail");
+  CHECK(error_message([] { D::parse_fit("pad"); }) == "invalid fit 'pad': expected resize or crop");
 }
 
 TEST_CASE("HDF5 and image folders name the build option when it is off", "[data][sources][errors]") {

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers of the training-run tests (test_loop.cpp, test_methods.cpp, test_simclr.cpp).
 #include "sslkit/ssl/checkpoint.h"
+#include "sslkit/ssl/device.h"
 #include "sslkit/trainers/pretrain.h"
 
 #include <ATen/Parallel.h>
@@ -22,14 +23,18 @@ struct SingleThread {
 /// 192 images in batches of 32: 6 steps per epoch; no time budget, so the schedule depends on steps alone.
 inline trainers::PretrainOptions tiny_run(const std::string& dir) {
   return trainers::PretrainOptions()
-      .out_dir(dir)
+      .loop(trainers::LoopOptions().out_dir(dir).epochs(3).max_minutes(0).log_every(1))
       .max_images(192)
       .batch_size(32)
-      .epochs(3)
-      .max_minutes(0)
-      .log_every(1)
-      .device("cpu")
+      .device(parse_device("cpu"))
       .seed(11);
+}
+
+/// `options` with `change` applied to its loop options (`with_loop(tiny_run(d), [](auto& l) { l.epochs(2); })`).
+template <typename Change>
+trainers::PretrainOptions with_loop(trainers::PretrainOptions options, const Change& change) {
+  change(options.loop());
+  return options;
 }
 
 /// Checks that two saved module states hold the same tensors, bitwise.

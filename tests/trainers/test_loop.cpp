@@ -21,9 +21,11 @@
 #include <sstream>
 
 using ssl::testing::error_message;
+using ssl::testing::logged_values;
 using ssl::testing::require_equal_states;
 using ssl::testing::SingleThread;
 using ssl::testing::tiny_run;
+using ssl::testing::with_loop;
 using ssl::testing::TempDir;
 namespace T = ssl::trainers;
 
@@ -57,6 +59,21 @@ class NanAfter : public T::Method {
   T::SimCLR inner_;
   int64_t bad_call_;
   int64_t calls_ = 0;
+};
+
+// An encoder whose features are all NaN (a registered encoder, so that pretrain builds it by name).
+class NanFeaturesImpl : public ssl::EncoderImpl {
+ public:
+  explicit NanFeaturesImpl(int64_t channels) : ssl::EncoderImpl("NanFeatures") {
+    conv_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, 8, 3)));
+  }
+  torch::Tensor feature_map(const torch::Tensor& x) override {
+    return conv_->forward(x) * std::numeric_limits<float>::quiet_NaN();
+  }
+  int64_t feature_dim() const override { return 8; }
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
 };
 
 }  // namespace
@@ -176,13 +193,15 @@ TEST_CASE("Resume: 7 steps, stop, resume to 18 gives bitwise the weights of an u
   // batches depend on (seed, epoch, step) only (workers 0 and 1 give the same ones), and the checkpoint restores
   // weights, BatchNorm buffers, Adam's moments and step counts exactly, so no rounding can differ.
   TempDir dir;
-  const auto whole = T::pretrain(tiny_run(dir.file("whole")).workers(1).checkpoint_every(4));
+  const auto whole = T::pretrain(with_loop(tiny_run(dir.file("whole")).workers(1), [](auto& l) { l.checkpoint_every(4); }));
   REQUIRE(whole.steps == 18);
 
-  const auto first = T::pretrain(tiny_run(dir.file("split")).workers(0).max_steps(7).checkpoint_every(4));
+  const auto first =
+      T::pretrain(with_loop(tiny_run(dir.file("split")).workers(0), [](auto& l) { l.max_steps(7).checkpoint_every(4); }));
   REQUIRE(first.steps == 7);
   CHECK(ssl::load_checkpoint(first.checkpoint).meta_int("step") == 7);
-  const auto second = T::pretrain(tiny_run(dir.file("split")).workers(1).checkpoint_every(4).resume(true));
+  const auto second = T::pretrain(
+      with_loop(tiny_run(dir.file("split")).workers(1).resume(true), [](auto& l) { l.checkpoint_every(4); }));
   CHECK(second.resumed_from_step == 7);
   CHECK(second.steps == 18);
 
@@ -206,16 +225,17 @@ TEST_CASE("Resume is bitwise too with LARS, gradient clipping and CPU bf16 autoc
   SingleThread single_thread;
   TempDir dir;
   auto run = [&](const std::string& name) {
-    return tiny_run(dir.file(name))
-        .epochs(2)
-        .optimizer(T::OptimizerOptions().name("lars").lr(0.5).weight_decay(1e-4))
-        .clip_grad_norm(1.0)
-        .precision("bf16");
+    return with_loop(tiny_run(dir.file(name)), [](auto& l) {
+      l.epochs(2)
+          .optimizer(T::OptimizerOptions().name("lars").lr(0.5).weight_decay(1e-4))
+          .clip_grad_norm(1.0)
+          .precision(T::Precision::BF16);
+    });
   };
   const auto whole = T::pretrain(run("whole"));
   REQUIRE(whole.steps == 12);
   CHECK(whole.precision == "bf16 (CPU autocast)");
-  T::pretrain(run("split").max_steps(5));
+  T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
   const auto resumed = T::pretrain(run("split").resume(true));
   CHECK(resumed.resumed_from_step == 5);
   const auto a = ssl::load_checkpoint(whole.checkpoint);
@@ -229,8 +249,10 @@ TEST_CASE("Resume is bitwise too with LARS, gradient clipping and CPU bf16 autoc
 TEST_CASE("Resume refuses options that change the run, and a directory without a checkpoint", "[trainers][resume]") {
   SingleThread single_thread;
   TempDir dir;
-  T::pretrain(tiny_run(dir.str()).max_steps(2));
-  CHECK(error_message([&] { T::pretrain(tiny_run(dir.str()).optimizer(T::OptimizerOptions().lr(0.5)).resume(true)); }) ==
+  T::pretrain(with_loop(tiny_run(dir.str()), [](auto& l) { l.max_steps(2); }));
+  CHECK(error_message([&] {
+          T::pretrain(with_loop(tiny_run(dir.str()).resume(true), [](auto& l) { l.optimizer().lr(0.5); }));
+        }) ==
         "cannot resume '" + dir.str() + "': lr is 0.5 here but 0.002 in the interrupted run (options that change "
         "the run must match its options.ini)");
   CHECK(error_message([&] { T::pretrain(tiny_run(dir.file("empty")).resume(true)); }) ==
@@ -241,7 +263,7 @@ TEST_CASE("A NaN loss stops the run naming the step, without touching the weight
           "[trainers][nan]") {
   SingleThread single_thread;
   TempDir dir;
-  auto options = tiny_run(dir.str()).checkpoint_every(5).workers(0);
+  auto options = with_loop(tiny_run(dir.str()).workers(0), [](auto& l) { l.checkpoint_every(5); });
   torch::manual_seed(options.seed());
   auto train = ssl::data::head(ssl::data::open_source(options.data(), ssl::data::Split::Train), options.max_images());
   const auto norm = ssl::data::compute_normalization(*train);
@@ -250,7 +272,7 @@ TEST_CASE("A NaN loss stops the run naming the step, without touching the weight
   ssl::data::Loader loader(train, method.view_maker(norm), ssl::data::LoaderOptions(32).workers(0).seed(11));
   const auto metadata = ssl::make_checkpoint("convnet-s", *encoder, 1, 28).metadata;
   const std::string path = dir.file("checkpoint.pt");
-  CHECK(error_message([&] { T::train_loop(method, loader, options, metadata); }) ==
+  CHECK(error_message([&] { T::train_loop(method, loader, options.loop(), metadata); }) ==
         "loss is nan at step 6 (epoch 1); the last checkpoint '" + path + "' (step 5) is intact");
   const auto checkpoint = ssl::load_checkpoint(path);
   CHECK(checkpoint.meta_int("step") == 5);
@@ -268,7 +290,8 @@ TEST_CASE("The kNN monitor scores the encoder at each epoch end, in the result a
           "[trainers][knn]") {
   SingleThread single_thread;
   TempDir dir;
-  const auto result = T::pretrain(tiny_run(dir.str()).epochs(1).log_every(100).knn_monitor(true).knn_subset(400));
+  const auto result = T::pretrain(
+      with_loop(tiny_run(dir.str()).knn_monitor(true).knn_subset(400), [](auto& l) { l.epochs(1).log_every(100); }));
   // 400 bank images, 400 test images, 10 classes: chance is 0.1; even a barely trained encoder's features
   // separate Fashion-MNIST classes far better (the random-init encoder's linear probe reaches 83%).
   CHECK(result.knn_accuracy > 0.3);
@@ -307,4 +330,51 @@ TEST_CASE("The training plot is an 800x400 RGB PNG with the loss in blue and kNN
   CHECK(pixel(405, 190) == std::vector<int>{31, 119, 180});
   CHECK(pixel(738, 105) == std::vector<int>{255, 127, 14});
   CHECK(pixel(300, 300) == std::vector<int>{255, 255, 255});
+}
+
+TEST_CASE("A new run refuses a directory that holds a run unless it overwrites it, which removes the old results",
+          "[trainers][rundir]") {
+  SingleThread single_thread;
+  TempDir dir;
+  const auto two_steps = with_loop(tiny_run(dir.str()), [](auto& l) { l.max_steps(2); });
+  T::pretrain(two_steps);
+  std::ofstream(dir.file("probe.json")) << "{\"test_accuracy\":0.9}\n";  // an evaluation of the old run
+  CHECK(error_message([&] { T::pretrain(two_steps); }) ==
+        "'" + dir.str() + "' already holds a run (checkpoint.pt): resume it, or start over by overwriting it");
+  const auto again = T::pretrain(T::PretrainOptions(two_steps).overwrite(true));
+  CHECK(again.steps == 2);
+  CHECK(again.resumed_from_step == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.file("probe.json")));
+  CHECK(logged_values(dir.file("metrics.jsonl")).size() == 2);  // the new run's rows alone
+}
+
+TEST_CASE("A run that fails before its first checkpoint leaves nothing at a fresh directory", "[trainers][rundir]") {
+  SingleThread single_thread;
+  TempDir dir;
+  const std::string out = dir.file("fresh/run");
+  auto options = tiny_run(out).method("no-such-method").recorded_options({{"method", "no-such-method"}});
+  CHECK(error_message([&] { T::pretrain(options); }).rfind("unknown method 'no-such-method'", 0) == 0);
+  CHECK_FALSE(std::filesystem::exists(out));
+  // A NaN loss at the first step, after options.ini and metrics.jsonl were written: removed with the directory.
+  ssl::register_encoder("nan-features", [](const ssl::EncoderOptions& o) -> ssl::Encoder {
+    return std::make_shared<NanFeaturesImpl>(o.in_channels());
+  });
+  options.method("simclr").encoder("nan-features");
+  CHECK(error_message([&] { T::pretrain(options); }) == "loss is nan at step 1 (epoch 1); no checkpoint was written");
+  CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("Resume refuses a checkpoint whose step lies outside the run's schedule", "[trainers][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  T::pretrain(with_loop(tiny_run(dir.str()), [](auto& l) { l.max_steps(2); }));
+  const std::string path = dir.file("checkpoint.pt");
+  for (const std::string step : {"-5", "99999999"}) {
+    auto checkpoint = ssl::load_checkpoint(path);
+    checkpoint.metadata["step"] = step;
+    ssl::save_checkpoint(checkpoint, path);
+    // 3 epochs of 6 steps: steps 0..18.
+    CHECK(error_message([&] { T::pretrain(tiny_run(dir.str()).resume(true)); }) ==
+          "cannot resume from '" + path + "': its step " + step + " is outside this run's schedule of 18 steps (0..18)");
+  }
 }

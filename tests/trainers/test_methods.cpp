@@ -20,6 +20,7 @@ using ssl::testing::require_equal_states;
 using ssl::testing::SingleThread;
 using ssl::testing::TempDir;
 using ssl::testing::tiny_run;
+using ssl::testing::with_loop;
 namespace T = ssl::trainers;
 
 namespace {
@@ -28,16 +29,13 @@ namespace {
 // on convnet-s (the measured values below are its; the default convnet-w takes twice as long).
 T::PretrainOptions short_run(const std::string& dir, const std::string& method, int64_t epochs) {
   return T::PretrainOptions()
-      .out_dir(dir)
+      .loop(T::LoopOptions().out_dir(dir).epochs(epochs).max_minutes(0).log_every(4))
       .method(method)
       .encoder("convnet-s")
       .max_images(256)
       .batch_size(64)
-      .epochs(epochs)
-      .max_minutes(0)
-      .log_every(4)
       .workers(1)
-      .device("cpu")
+      .device(ssl::parse_device("cpu"))
       .seed(5);
 }
 
@@ -50,14 +48,14 @@ struct Trace {
 // images, also after patch pretexts), and returns the per-epoch losses and accuracies.
 Trace train(const T::PretrainOptions& options) {
   const auto result = T::pretrain(options);
-  REQUIRE(result.steps == 4 * options.epochs());
+  REQUIRE(result.steps == 4 * options.loop().epochs());
   const auto checkpoint = ssl::load_checkpoint(result.checkpoint);
   CHECK(checkpoint.meta("method") == options.method());
   auto encoder = ssl::rebuild_encoder(checkpoint);
   CHECK(encoder->forward(torch::randn({2, 1, 28, 28})).sizes() == std::vector<int64_t>{2, 256});
-  const std::string metrics = options.out_dir() + "/metrics.jsonl";
+  const std::string metrics = options.loop().out_dir() + "/metrics.jsonl";
   Trace trace{logged_values(metrics, "loss"), logged_values(metrics, "accuracy")};
-  REQUIRE(trace.loss.size() == static_cast<size_t>(options.epochs()));
+  REQUIRE(trace.loss.size() == static_cast<size_t>(options.loop().epochs()));
   INFO(options.method() << " losses: first epoch " << trace.loss.front() << ", last " << trace.loss.back());
   return trace;
 }
@@ -90,7 +88,7 @@ TEST_CASE("MoCo's loss falls on a small subset", "[trainers][methods][moco]") {
   // the first epoch. Random keys are easier negatives than real ones, so the comparison starts at epoch 2.
   // Measured (shuffle-BN in 4 groups, the default): 3.62 4.51 4.38 4.33 4.32 4.25 4.16 4.12.
   auto options = short_run(dir.str(), "moco", 8);
-  options.moco().queue_size(128);
+  options.methods().moco().queue_size(128);
   const auto trace = train(options);
   CHECK(trace.loss[1] > 4.0);
   CHECK(trace.loss.back() < trace.loss[1] - 0.3);
@@ -298,14 +296,15 @@ TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory
   for (const std::string method : {"moco", "instdisc"}) {
     INFO(method);
     auto run = [&](const std::string& name) {
-      auto options = tiny_run(dir.file(method + "-" + name)).method(method).epochs(2);
-      options.moco().queue_size(100);
-      options.instdisc().negatives(50);
+      auto options = tiny_run(dir.file(method + "-" + name)).method(method);
+      options.loop().epochs(2);
+      options.methods().moco().queue_size(100);
+      options.methods().instdisc().negatives(50);
       return options;
     };
     const auto whole = T::pretrain(run("whole"));
     REQUIRE(whole.steps == 12);
-    T::pretrain(run("split").max_steps(5));
+    T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
     const auto resumed = T::pretrain(run("split").resume(true));
     CHECK(resumed.resumed_from_step == 5);
     const auto a = ssl::load_checkpoint(whole.checkpoint);

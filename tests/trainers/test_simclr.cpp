@@ -17,13 +17,10 @@ TEST_CASE("A short SimCLR run on a Fashion-MNIST subset lowers the loss and save
   torch::set_num_threads(1);  // two OpenMP threads spin badly when the cores are shared
   TempDir dir;
   const auto options = T::PretrainOptions()
-                           .out_dir(dir.str())
+                           .loop(T::LoopOptions().out_dir(dir.str()).epochs(5).max_minutes(0).log_every(8))
                            .max_images(512)
                            .batch_size(64)
-                           .epochs(5)
-                           .max_minutes(0)
-                           .log_every(8)
-                           .device("cpu")
+                           .device(ssl::parse_device("cpu"))
                            .seed(7)
                            .recorded_options({{"lr", "0.001"}});
   const auto result = T::pretrain(options);
@@ -72,9 +69,12 @@ TEST_CASE("Optimizers put biases and BatchNorm parameters in the group without w
 
 TEST_CASE("Pretraining refuses bad options before touching the output", "[trainers][errors]") {
   TempDir dir;
-  CHECK_THROWS_WITH(T::pretrain(T::PretrainOptions().out_dir(dir.file("run")).batch_size(1)),
+  CHECK_THROWS_WITH(T::pretrain(T::PretrainOptions().loop(T::LoopOptions().out_dir(dir.file("run"))).batch_size(1)),
                     Catch::Contains("batch size must be >= 2"));
-  CHECK_THROWS_WITH(T::pretrain(T::PretrainOptions().out_dir(dir.file("run")).method("byol").device("cpu")),
+  CHECK_THROWS_WITH(T::pretrain(T::PretrainOptions()
+                                    .loop(T::LoopOptions().out_dir(dir.file("run")))
+                                    .method("byol")
+                                    .device(ssl::parse_device("cpu"))),
                     Catch::Contains("unknown method 'byol': expected one of simclr"));
   CHECK_FALSE(std::filesystem::exists(dir.file("run/checkpoint.pt")));
 }
