@@ -1,6 +1,6 @@
 #include "sslkit/losses/critics.h"
 
-#include "sslkit/losses/check.h"
+#include "sslkit/losses/detail/check.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/modules/activation.h>

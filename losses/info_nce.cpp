@@ -1,7 +1,7 @@
 #include "sslkit/losses/info_nce.h"
 
-#include "sslkit/losses/check.h"
-#include "sslkit/losses/ops.h"
+#include "sslkit/losses/detail/check.h"
+#include "sslkit/losses/detail/ops.h"
 
 #include <ATen/ATen.h>
 

@@ -1,6 +1,6 @@
 #include "sslkit/losses/mi_bounds.h"
 
-#include "sslkit/losses/ops.h"
+#include "sslkit/losses/detail/ops.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>

@@ -9,7 +9,7 @@
 #include <vector>
 
 #ifdef SSLKIT_WITH_HDF5
-#include "sslkit/data/sources/hdf5_handle.h"
+#include "sslkit/data/sources/detail/hdf5_handle.h"
 #endif
 
 namespace ssl::data {

@@ -1,6 +1,6 @@
 #include "sslkit/data/sources/hdf5.h"
 
-#include "sslkit/data/sources/hdf5_handle.h"
+#include "sslkit/data/sources/detail/hdf5_handle.h"
 
 #include <c10/util/Exception.h>
 

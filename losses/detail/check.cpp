@@ -1,4 +1,4 @@
-#include "sslkit/losses/check.h"
+#include "sslkit/losses/detail/check.h"
 
 #include <c10/util/Exception.h>
 

@@ -1,4 +1,4 @@
-#include "sslkit/losses/ops.h"
+#include "sslkit/losses/detail/ops.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
