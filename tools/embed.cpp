@@ -5,7 +5,7 @@
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/progress.h"
-#include "sslkit/trainers/embed.h"
+#include "sslkit/trainers/eval/embed.h"
 #include "sslkit/version.h"
 
 #include <algorithm>
@@ -70,7 +70,7 @@ int embed_main(int argc, char** argv) {
   std::vector<std::shared_ptr<const data::Source>> parts;
   if (split != "test") parts.push_back(train);
   if (split != "train") parts.push_back(data::open_source(data_spec, data::Split::Test, source_options));
-  const auto model = trainers::make_feature_model(features, checkpoint, checkpoint_path,
+  const auto model = eval::make_feature_model(features, checkpoint, checkpoint_path,
                                                   v["encoder"].as<std::string>(), *train, v["seed"].as<uint64_t>());
 
   data::FeatureAttributes attributes;
@@ -95,8 +95,8 @@ int embed_main(int argc, char** argv) {
 
   ProgressLine progress(!v["quiet"].as<bool>());
   std::string last;
-  const auto result = trainers::embed_to_file(
-      model, parts, out, attributes, trainers::EmbedOptions().batch_size(batch_size).device(device),
+  const auto result = eval::embed_to_file(
+      model, parts, out, attributes, eval::EmbedOptions().batch_size(batch_size).device(device),
       [&](int64_t done, int64_t total) {
         last = "sslkit embed: " + std::to_string(done) + " / " + std::to_string(total) + " images";
         if (progress.interactive()) progress.update(last);

@@ -8,11 +8,11 @@
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
 #include "sslkit/data/sources/feature_file.h"
-#include "sslkit/trainers/dense_probe.h"
-#include "sslkit/trainers/embed.h"
-#include "sslkit/trainers/knn.h"
-#include "sslkit/trainers/probe.h"
-#include "sslkit/trainers/scores.h"
+#include "sslkit/trainers/eval/dense_probe.h"
+#include "sslkit/trainers/eval/embed.h"
+#include "sslkit/trainers/eval/knn.h"
+#include "sslkit/trainers/eval/probe.h"
+#include "sslkit/trainers/eval/scores.h"
 
 #include <algorithm>
 #include <chrono>
@@ -59,8 +59,8 @@ std::vector<std::string> class_names(const std::string& data_spec, int64_t class
 struct FractionResult {
   double fraction;
   int64_t train_size;
-  trainers::LinearProbeResult probe;
-  trainers::ClassificationScores scores;
+  eval::LinearProbeResult probe;
+  eval::ClassificationScores scores;
   double knn = -1;
 };
 
@@ -76,9 +76,9 @@ std::string fraction_json(const FractionResult& r) {
 }  // namespace
 
 int probe_main(int argc, char** argv) {
-  const trainers::LinearProbeOptions defaults;
-  const trainers::AugmentedProbeOptions sgd_defaults;
-  const trainers::DenseProbeOptions dense_defaults;
+  const eval::LinearProbeOptions defaults;
+  const eval::AugmentedProbeOptions sgd_defaults;
+  const eval::DenseProbeOptions dense_defaults;
   po::options_description description("sslkit probe options");
   description.add_options()
       ("checkpoint", po::value<std::string>(), "checkpoint file or run directory (holding checkpoint.pt); with a "
@@ -181,7 +181,7 @@ int probe_main(int argc, char** argv) {
   double extraction_seconds = -1;  // < 0: nothing was extracted
   std::string data_spec = "fashion-mnist", described, run_dir;
   data::ImageSet train, test;
-  trainers::FeatureModel model;
+  eval::FeatureModel model;
   torch::Device device = torch::kCPU;
   std::string suffix;
 
@@ -219,7 +219,7 @@ int probe_main(int argc, char** argv) {
                 "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
                 test.height(), "x", test.width(), "x", test.channels());
     device = resolve_device(v["device"].as<std::string>());
-    model = trainers::make_feature_model(features, checkpoint, input.checkpoint_path, v["encoder"].as<std::string>(),
+    model = eval::make_feature_model(features, checkpoint, input.checkpoint_path, v["encoder"].as<std::string>(),
                                          data::MemorySource(train), seed);
     described = model.described;
     json.add("task", task).add("features", features).add("protocol", protocol).add("model", described).add("data", data_spec);
@@ -238,35 +238,35 @@ int probe_main(int argc, char** argv) {
   if (task == "segmentation") {
     // Masks: the data set's own when it carries them, else foreground = pixel > threshold.
     const bool own_masks = train.masks.defined() && test.masks.defined();
-    const auto train_masks = own_masks ? train.masks : trainers::threshold_masks(train.images, threshold);
-    const auto test_masks = own_masks ? test.masks : trainers::threshold_masks(test.images, threshold);
+    const auto train_masks = own_masks ? train.masks : eval::threshold_masks(train.images, threshold);
+    const auto test_masks = own_masks ? test.masks : eval::threshold_masks(test.images, threshold);
     if (encoder) {
       encoder->eval();
       encoder->to(device);
     }
-    const auto result = trainers::dense_probe(
-        encoder ? trainers::encoder_dense_features(*encoder) : trainers::raw_dense_features(), train.images,
+    const auto result = eval::dense_probe(
+        encoder ? eval::encoder_dense_features(*encoder) : eval::raw_dense_features(), train.images,
         train_masks, test.images, test_masks, norm, device,
-        trainers::DenseProbeOptions()
+        eval::DenseProbeOptions()
             .max_train_images(v["seg-train-images"].as<int64_t>())
             .pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
             .batch_size(std::max<int64_t>(1, v["batch-size"].as<int64_t>() / 5))
             .seed(seed)
-            .linear(trainers::LinearProbeOptions()
+            .linear(eval::LinearProbeOptions()
                         .validation_size(v["validation-size"].as<int64_t>())
                         .max_iterations(v["max-iterations"].as<int64_t>())
                         .seed(seed)));
     const double seconds = seconds_since(start);
     const std::string masks = own_masks ? "the data's masks" : "mask = pixel > " + std::to_string(threshold);
     if (!out_dir.empty()) {
-      write_file_atomic(out_dir + "/confusion.csv", trainers::confusion_csv(result.confusion, {"background", "foreground"}));
-      trainers::write_confusion_png(result.confusion, {"background", "foreground"}, out_dir + "/confusion.png");
+      write_file_atomic(out_dir + "/confusion.csv", eval::confusion_csv(result.confusion, {"background", "foreground"}));
+      eval::write_confusion_png(result.confusion, {"background", "foreground"}, out_dir + "/confusion.png");
     }
     json.add("masks", masks).add("feature_dim", result.feature_dim).add("train_pixels", result.train_pixels)
         .add("weight_decay", result.weight_decay).add("pixel_accuracy", result.scores.pixel_accuracy)
         .add("mean_pixel_accuracy", result.scores.mean_pixel_accuracy).add("mean_iou", result.scores.mean_iou)
-        .add_raw("iou", trainers::json_array(result.scores.iou))
-        .add_raw("confusion_matrix", trainers::json_matrix(result.confusion)).add("seconds", seconds);
+        .add_raw("iou", eval::json_array(result.scores.iou))
+        .add_raw("confusion_matrix", eval::json_matrix(result.confusion)).add("seconds", seconds);
     if (as_json) {
       std::printf("%s\n", json.str().c_str());
     } else {
@@ -289,32 +289,32 @@ int probe_main(int argc, char** argv) {
     if (encoder) extraction_seconds = seconds_since(extraction_start);
   }
   const int64_t knn_k = v["knn-k"].as<int64_t>();
-  const auto knn_options = trainers::KnnOptions().k(knn_k).temperature(v["knn-temperature"].as<double>());
-  const auto probe_options = trainers::LinearProbeOptions()
+  const auto knn_options = eval::KnnOptions().k(knn_k).temperature(v["knn-temperature"].as<double>());
+  const auto probe_options = eval::LinearProbeOptions()
                                  .validation_size(v["validation-size"].as<int64_t>())
                                  .max_iterations(v["max-iterations"].as<int64_t>())
                                  .seed(seed);
   std::vector<FractionResult> rows;
   for (const double fraction : fractions) {
     FractionResult row{fraction, 0, {}, {}, -1};
-    const auto subset = trainers::class_balanced_subset(train_labels, fraction, seed);
+    const auto subset = eval::class_balanced_subset(train_labels, fraction, seed);
     row.train_size = subset.size(0);
     const auto x = train_features.index_select(0, subset), y = train_labels.index_select(0, subset);
     if (protocol == "sgd-augment") {
       data::ImageSet part = train;
       part.images = train.images.index_select(0, subset).contiguous();
       part.labels = y;
-      row.probe = trainers::augmented_linear_probe(*encoder, part, test, norm, device,
-                                                   trainers::AugmentedProbeOptions()
+      row.probe = eval::augmented_linear_probe(*encoder, part, test, norm, device,
+                                                   eval::AugmentedProbeOptions()
                                                        .epochs(v["sgd-epochs"].as<int64_t>())
                                                        .learning_rate(v["sgd-lr"].as<double>())
                                                        .batch_size(v["sgd-batch-size"].as<int64_t>())
                                                        .seed(seed));
     } else {
-      row.probe = trainers::linear_probe(x, y, test_features, test_labels, probe_options);
+      row.probe = eval::linear_probe(x, y, test_features, test_labels, probe_options);
     }
-    row.scores = trainers::classification_scores(row.probe.test_logits, test_labels);
-    if (knn_k > 0) row.knn = trainers::knn_accuracy(x, y, test_features, test_labels, knn_options);
+    row.scores = eval::classification_scores(row.probe.test_logits, test_labels);
+    if (knn_k > 0) row.knn = eval::knn_accuracy(x, y, test_features, test_labels, knn_options);
     rows.push_back(row);
   }
   const double seconds = seconds_since(start);
@@ -325,8 +325,8 @@ int probe_main(int argc, char** argv) {
   });
   const auto names = class_names(data_spec, headline.scores.confusion.size(0));
   if (!out_dir.empty()) {
-    write_file_atomic(out_dir + "/confusion.csv", trainers::confusion_csv(headline.scores.confusion, names));
-    trainers::write_confusion_png(headline.scores.confusion, names, out_dir + "/confusion.png");
+    write_file_atomic(out_dir + "/confusion.csv", eval::confusion_csv(headline.scores.confusion, names));
+    eval::write_confusion_png(headline.scores.confusion, names, out_dir + "/confusion.png");
   }
   json.add("feature_dim", headline.probe.feature_dim).add("label_fraction", headline.fraction)
       .add("test_accuracy", headline.scores.top1).add("top5_accuracy", headline.scores.top5)
@@ -338,8 +338,8 @@ int probe_main(int argc, char** argv) {
         .add("extraction_images_per_second",
              static_cast<double>(train.size() + test.size()) / std::max(extraction_seconds, 1e-9));
   }
-  json.add_raw("per_class_accuracy", trainers::json_array(headline.scores.per_class_accuracy))
-      .add_raw("confusion_matrix", trainers::json_matrix(headline.scores.confusion));
+  json.add_raw("per_class_accuracy", eval::json_array(headline.scores.per_class_accuracy))
+      .add_raw("confusion_matrix", eval::json_matrix(headline.scores.confusion));
   std::string fraction_rows;
   for (const auto& row : rows) fraction_rows += (fraction_rows.empty() ? "" : ",") + fraction_json(row);
   json.add_raw("label_fractions", "[" + fraction_rows + "]").add("seconds", seconds);

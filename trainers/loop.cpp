@@ -4,11 +4,11 @@
 #include "sslkit/ssl/json.h"
 #include "sslkit/ssl/progress.h"
 #include "sslkit/trainers/distributed.h"
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/metrics.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/plot.h"
 #include "sslkit/trainers/precision.h"
-#include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/eval/probe.h"
 #include "sslkit/trainers/schedule.h"
 
 #include <ATen/Context.h>
@@ -94,9 +94,9 @@ std::string describe_precision(Precision precision, torch::Device device) {
 }  // namespace
 
 double knn_monitor_accuracy(EncoderImpl& encoder, const KnnMonitorData& data, torch::Device device) {
-  auto train = extract_features(encoder, data.train.images, data.norm, device);
-  auto test = extract_features(encoder, data.test.images, data.norm, device);
-  return knn_accuracy(train, data.train.labels, test, data.test.labels, data.options);
+  auto train = eval::extract_features(encoder, data.train.images, data.norm, device);
+  auto test = eval::extract_features(encoder, data.test.images, data.norm, device);
+  return eval::knn_accuracy(train, data.train.labels, test, data.test.labels, data.options);
 }
 
 PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOptions& options,
@@ -161,7 +161,7 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
       const auto saved = trainer_entry(state, "loss_scale", what).to(torch::kDouble);
       scaler->restore(saved[0].item<double>(), static_cast<int64_t>(saved[1].item<double>()));
     }
-    if (writer) truncate_metrics(metrics_path, step);
+    if (writer) eval::truncate_metrics(metrics_path, step);
   }
   std::ofstream metrics;
   if (writer) {
@@ -215,7 +215,7 @@ PretrainResult train_loop(Method& method, data::Loader& loader, const PretrainOp
     checkpoint.modules["trainer"] = std::move(trainer);
     save_checkpoint(checkpoint, checkpoint_path);
     metrics.flush();
-    write_metrics_csv(metrics_path, csv_path);
+    eval::write_metrics_csv(metrics_path, csv_path);
     last_checkpoint_step = step;
     ++result.checkpoints;
     result.checkpoint_seconds += seconds_since(begin);

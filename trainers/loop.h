@@ -3,7 +3,7 @@
 #include "sslkit/data/loader.h"
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/distributed.h"
-#include "sslkit/trainers/knn.h"
+#include "sslkit/trainers/eval/knn.h"
 #include "sslkit/trainers/method.h"
 #include "sslkit/trainers/pretrain.h"
 
@@ -21,7 +21,7 @@ struct KnnMonitorData {
   /// Normalization applied before the encoder.
   data::Normalization norm;
   /// k, temperature (defaults: 200, 0.1, Wu et al. 2018).
-  KnnOptions options;
+  eval::KnnOptions options;
 };
 
 /// kNN accuracy on `data.test` with `encoder`'s features (computed in eval mode; the mode is restored after).

@@ -135,7 +135,7 @@ PretrainResult pretrain(const PretrainOptions& options) {
     TORCH_CHECK(full_train->labelled(), "the kNN monitor needs labels, but data '", options.data(), "' has none");
     const auto test = data::open_source(options.data(), data::Split::Test, options.source());
     monitor = KnnMonitorData{data::materialize(*data::head(full_train, options.knn_subset())),
-                             data::materialize(*data::head(test, options.knn_subset())), norm, KnnOptions()};
+                             data::materialize(*data::head(test, options.knn_subset())), norm, eval::KnnOptions()};
   }
 
   std::unique_ptr<Method> method = make_method(options, *train_set);

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// One row of `sslkit report`: a run (or a baseline probed on its data) and its numbers; NaN / -1 where
 /// the run directory does not say.
@@ -51,4 +51,4 @@ ReportFormat parse_report_format(const std::string& name);
 /// unknown values (empty in CSV).
 std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format);
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// What turns images into features: a checkpoint's frozen encoder, raw pixels, or a random-init encoder.
 struct FeatureModel {
@@ -65,4 +65,4 @@ EmbedResult embed_to_file(const FeatureModel& model, const std::vector<std::shar
                           const std::string& out, data::FeatureAttributes attributes, const EmbedOptions& options = {},
                           const std::function<void(int64_t, int64_t)>& progress = {});
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,6 +1,6 @@
-#include "sslkit/trainers/report.h"
+#include "sslkit/trainers/eval/report.h"
 
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/metrics.h"
 
 #include <c10/util/Exception.h>
 
@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -209,4 +209,4 @@ std::string format_report(const std::vector<RunSummary>& runs, ReportFormat form
   return out;
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,4 +1,4 @@
-#include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/eval/probe.h"
 
 #include "sslkit/data/rng.h"
 
@@ -14,7 +14,7 @@
 #include <map>
 #include <numeric>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 struct LinearModel {
@@ -255,4 +255,4 @@ LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::Image
   return result;
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

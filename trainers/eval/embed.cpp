@@ -1,12 +1,12 @@
-#include "sslkit/trainers/embed.h"
+#include "sslkit/trainers/eval/embed.h"
 
-#include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/eval/probe.h"
 
 #include <algorithm>
 #include <chrono>
 #include <numeric>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 torch::Tensor FeatureModel::operator()(const torch::Tensor& images, torch::Device device, int64_t batch_size) const {
   if (!encoder) return raw_pixel_features(images, norm);
@@ -96,4 +96,4 @@ EmbedResult embed_to_file(const FeatureModel& model, const std::vector<std::shar
   return result;
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval
