@@ -3,7 +3,6 @@
 #include "sslkit/ssl/device.h"
 
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -58,27 +57,6 @@ void add_source_options(po::options_description& description) {
        "image folders: resize (stretch) | crop (scale the shorter side, take the center)")
       ("on-bad-image", po::value<std::string>()->default_value("skip"),
        "image folders: skip (count unreadable files) | fail (stop at the first)");
-}
-
-CheckpointAndData checkpoint_and_data(const po::variables_map& vm) {
-  CheckpointAndData out;
-  if (vm.count("checkpoint")) {
-    out.checkpoint_path = vm["checkpoint"].as<std::string>();
-    if (std::filesystem::is_directory(out.checkpoint_path)) {
-      out.run_dir = out.checkpoint_path;
-      out.checkpoint_path = (std::filesystem::path(out.checkpoint_path) / "checkpoint.pt").string();
-    }
-    out.checkpoint = load_checkpoint(out.checkpoint_path);
-  }
-  if (vm.count("data")) {
-    out.data_spec = vm["data"].as<std::string>();
-  } else if (out.checkpoint && out.checkpoint->metadata.count("data")) {
-    out.data_spec = out.checkpoint->meta("data");
-  }
-  out.source = source_options(vm);
-  if (out.checkpoint && out.source.image_size() == 0) out.source.image_size(out.checkpoint->meta_int("image_size"));
-  if (out.checkpoint && out.source.channels() == 0) out.source.channels(out.checkpoint->meta_int("in_channels"));
-  return out;
 }
 
 data::SourceOptions source_options(const po::variables_map& vm) {
