@@ -83,27 +83,6 @@ void add_source_options(po::options_description& description) {
        "image folders: skip (count unreadable files) | fail (stop at the first)");
 }
 
-CheckpointAndData checkpoint_and_data(const po::variables_map& vm) {
-  CheckpointAndData out;
-  if (vm.count("checkpoint")) {
-    out.checkpoint_path = vm["checkpoint"].as<std::string>();
-    if (std::filesystem::is_directory(out.checkpoint_path)) {
-      out.run_dir = out.checkpoint_path;
-      out.checkpoint_path = (std::filesystem::path(out.checkpoint_path) / "checkpoint.pt").string();
-    }
-    out.checkpoint = load_checkpoint(out.checkpoint_path);
-  }
-  if (vm.count("data")) {
-    out.data_spec = vm["data"].as<std::string>();
-  } else if (out.checkpoint && out.checkpoint->metadata.count("data")) {
-    out.data_spec = out.checkpoint->meta("data");
-  }
-  out.source = source_options(vm);
-  if (out.checkpoint && out.source.image_size() == 0) out.source.image_size(out.checkpoint->meta_int("image_size"));
-  if (out.checkpoint && out.source.channels() == 0) out.source.channels(out.checkpoint->meta_int("in_channels"));
-  return out;
-}
-
 data::SourceOptions source_options(const po::variables_map& vm) {
   const int64_t size = vm["image-size"].as<int64_t>(), channels = vm["channels"].as<int64_t>();
   if (size < 0) throw po::error("--image-size must be >= 0, got " + std::to_string(size));

@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstddef>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -35,22 +36,20 @@ void add_source_options(po::options_description& description);
 /// The image-folder decoding options given (validated).
 data::SourceOptions source_options(const po::variables_map& vm);
 
-/// The checkpoint and data of a command that evaluates one (probe, embed).
-struct CheckpointAndData {
-  /// Loaded when --checkpoint was given.
-  std::optional<Checkpoint> checkpoint;
-  /// The checkpoint file (--checkpoint, or its checkpoint.pt when it names a run directory).
-  std::string checkpoint_path;
-  /// The run directory when --checkpoint named one, else empty.
-  std::string run_dir;
-  /// --data, else the checkpoint's data, else fashion-mnist.
-  std::string data_spec = "fashion-mnist";
-  /// The decoding options given, with the checkpoint's image size and channels where none were given.
-  data::SourceOptions source;
-};
-
-/// Reads --checkpoint (optional), --data and the decoding options.
-CheckpointAndData checkpoint_and_data(const po::variables_map& vm);
+/// The value among `choices` that the string option `flag` spells (as `to_string` of the value spells it); any
+/// other spelling throws po::error "invalid --FLAG 'VALUE': expected A, B or C".
+template <class Enum>
+Enum parse_choice(const po::variables_map& vm, const std::string& flag, std::initializer_list<Enum> choices) {
+  const std::string value = vm[flag].as<std::string>();
+  std::string expected;
+  size_t index = 0;
+  for (const Enum choice : choices) {
+    if (to_string(choice) == value) return choice;
+    expected += (index == 0 ? "" : index + 1 == choices.size() ? " or " : ", ") + to_string(choice);
+    ++index;
+  }
+  throw po::error("invalid --" + flag + " '" + value + "': expected " + expected);
+}
 
 /// Every option that has a value, as text (for run metadata and options.ini).
 std::map<std::string, std::string> to_strings(const po::variables_map& vm);

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "commands.h"
 
-#include "sslkit/trainers/report.h"
+#include "sslkit/trainers/eval/report.h"
 
 #include <cstdio>
 #include <iostream>
@@ -29,12 +29,10 @@ int report_main(int argc, char** argv) {
     return 0;
   }
   if (!v.count("run")) throw po::error("no run directory given: usage: sslkit report RUN_DIR... [--format FORMAT]");
-  const auto format = trainers::parse_report_format(v["format"].as<std::string>());
-  std::vector<trainers::RunSummary> runs;
-  for (const auto& dir : v["run"].as<std::vector<std::string>>()) {
-    for (auto& summary : trainers::read_run_summaries(dir)) runs.push_back(std::move(summary));
-  }
-  std::printf("%s", trainers::format_report(runs, format).c_str());
+  const auto options = eval::ReportOptions()
+                           .runs(v["run"].as<std::vector<std::string>>())
+                           .format(eval::parse_report_format(v["format"].as<std::string>()));
+  std::printf("%s", eval::report(options).c_str());
   return 0;
 }
 

@@ -3,7 +3,7 @@
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/json.h"
 #include "sslkit/ssl/progress.h"
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/metrics.h"
 #include "sslkit/trainers/plot.h"
 #include "sslkit/trainers/schedule.h"
 #include "sslkit/trainers/sync_batch_norm.h"
@@ -248,7 +248,7 @@ void Trainer::resume(const Checkpoint& checkpoint) {
     const auto saved = trainer_entry(state, "loss_scale", what).to(torch::kDouble);
     scaler_->restore(saved[0].item<double>(), static_cast<int64_t>(saved[1].item<double>()));
   }
-  if (writer_) truncate_metrics(metrics_path_, step_);
+  if (writer_) eval::truncate_metrics(metrics_path_, step_);
   result_.resumed_from_step = step_;
   resumed_ = true;
 }
@@ -405,7 +405,7 @@ void Trainer::checkpoint() {
   checkpoint.modules["trainer"] = trainer_state();
   save_checkpoint(checkpoint, checkpoint_path_);
   metrics_.flush();
-  write_metrics_csv(metrics_path_, csv_path_);
+  eval::write_metrics_csv(metrics_path_, csv_path_);
   ++result_.checkpoints;
   result_.checkpoint_seconds += seconds_since(begin);
 }

@@ -2,8 +2,8 @@
 
 #include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
-#include "sslkit/trainers/knn.h"
-#include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/eval/knn.h"
+#include "sslkit/trainers/eval/probe.h"
 #include "sslkit/trainers/sync_batch_norm.h"
 
 #include <torch/utils.h>
@@ -146,9 +146,9 @@ EpochMonitor make_knn_monitor(const PretrainOptions& options, const std::shared_
   auto train_set = std::make_shared<data::ImageSet>(data::materialize(*data::head(full_train, options.knn_subset())));
   auto test_set = std::make_shared<data::ImageSet>(data::materialize(*data::head(test, options.knn_subset())));
   return [train_set, test_set, norm, device](EncoderImpl& encoder) {
-    const auto train = extract_features(encoder, train_set->images, norm, device);
-    const auto test = extract_features(encoder, test_set->images, norm, device);
-    return knn_accuracy(train, train_set->labels, test, test_set->labels, KnnOptions());
+    const auto train = eval::extract_features(encoder, train_set->images, norm, device);
+    const auto test = eval::extract_features(encoder, test_set->images, norm, device);
+    return eval::knn_accuracy(train, train_set->labels, test, test_set->labels, eval::KnnOptions());
   };
 }
 

@@ -230,6 +230,11 @@ std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t
   return std::make_shared<HeadSource>(std::move(source), count);
 }
 
+std::vector<std::string> class_names(const std::string& spec, int64_t classes) {
+  if (spec != "fashion-mnist" || classes != 10) return {};
+  return {"t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"};
+}
+
 std::shared_ptr<const Source> with_threshold_masks(std::shared_ptr<const Source> source, int64_t threshold) {
   TORCH_CHECK(threshold >= 0 && threshold <= 255, "mask threshold must be in 0..255, got ", threshold);
   return std::make_shared<ThresholdMaskSource>(std::move(source), threshold);

@@ -117,6 +117,10 @@ ResolvedSpec resolve_spec(const std::string& spec, Split split);
 /// split, its train split. Asking for a split the spec lacks is a one-line error.
 std::shared_ptr<const Source> open_source(const std::string& spec, Split split, const SourceOptions& options = {});
 
+/// Names of the `classes` classes of a data spec, in label order: Fashion-MNIST's ten for "fashion-mnist" with 10
+/// classes, none (an empty list) for any other spec or count.
+std::vector<std::string> class_names(const std::string& spec, int64_t classes);
+
 /// Opens a spec given for test images alone (probe --test-data): the test split of an IDX folder or of an
 /// image folder with train/ and test/, otherwise all of it (an .h5 file, an image folder).
 std::shared_ptr<const Source> open_test_source(const std::string& spec, const SourceOptions& options = {});

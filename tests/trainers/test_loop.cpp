@@ -4,7 +4,7 @@
 
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/loop.h"
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/metrics.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/plot.h"
 #include "sslkit/trainers/precision.h"
@@ -174,13 +174,13 @@ TEST_CASE("Metrics: a resumed run drops rows after its checkpoint, and the CSV h
   std::ofstream(jsonl) << "{\"epoch\":0,\"step\":1,\"loss\":4.5,\"lr\":0.001}\n"
                           "{\"epoch\":0,\"step\":2,\"loss\":4.25,\"lr\":0.002,\"knn_accuracy\":0.5}\n"
                           "{\"epoch\":1,\"step\":3,\"loss\":null,\"lr\":0.002,\"note\":\"a,\\\"b\\\"\"}\n";
-  T::write_metrics_csv(jsonl, dir.file("metrics.csv"));
+  ssl::eval::write_metrics_csv(jsonl, dir.file("metrics.csv"));
   CHECK(read_text(dir.file("metrics.csv")) ==
         "epoch,step,loss,lr,knn_accuracy,note\n"
         "0,1,4.5,0.001,,\n"
         "0,2,4.25,0.002,0.5,\n"
         "1,3,,0.002,,\"a,\"\"b\"\"\"\n");
-  T::truncate_metrics(jsonl, 2);
+  ssl::eval::truncate_metrics(jsonl, 2);
   CHECK(read_text(jsonl) ==
         "{\"epoch\":0,\"step\":1,\"loss\":4.5,\"lr\":0.001}\n"
         "{\"epoch\":0,\"step\":2,\"loss\":4.25,\"lr\":0.002,\"knn_accuracy\":0.5}\n");

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// Confusion counts int64 [K, K]: row = true class, column = predicted class.
 torch::Tensor confusion_matrix(const torch::Tensor& predicted, const torch::Tensor& labels, int64_t classes);
@@ -57,4 +57,4 @@ std::string json_array(const std::vector<double>& values);
 /// The JSON array-of-arrays text of an integer matrix [R, C].
 std::string json_matrix(const torch::Tensor& matrix);
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

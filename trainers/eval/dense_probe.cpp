@@ -1,11 +1,11 @@
-#include "sslkit/trainers/dense_probe.h"
+#include "sslkit/trainers/eval/dense_probe.h"
 
 #include "sslkit/data/rng.h"
 #include "sslkit/data/sources/source.h"
 
 #include <torch/nn/functional/upsampling.h>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 void check_masks(const torch::Tensor& images, const torch::Tensor& masks, const char* split) {
@@ -98,4 +98,4 @@ DenseProbeResult dense_probe(const DenseFeatures& features, const torch::Tensor&
   return result;
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

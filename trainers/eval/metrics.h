@@ -3,7 +3,7 @@
 #include <map>
 #include <string>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// Keeps the rows of the JSON-lines metrics file whose "step" is at most `last_step` (a resumed run drops
 /// the rows logged after its checkpoint); rewrites the file atomically. A missing file is left missing.
@@ -20,4 +20,4 @@ std::map<std::string, std::string> parse_json_fields(const std::string& json);
 /// `value` as one CSV cell: quoted (quotes doubled) when it holds a comma, quote or newline.
 std::string csv_cell(const std::string& value);
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,4 +1,4 @@
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/metrics.h"
 
 #include "sslkit/ssl/files.h"
 
@@ -11,7 +11,7 @@
 #include <regex>
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 using Row = std::map<std::string, std::string>;
@@ -103,4 +103,4 @@ void write_metrics_csv(const std::string& jsonl_path, const std::string& csv_pat
   write_file_atomic(csv_path, csv);
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,4 +1,4 @@
-#include "sslkit/trainers/scores.h"
+#include "sslkit/trainers/eval/scores.h"
 
 #include "sslkit/ssl/canvas.h"
 #include "sslkit/ssl/json.h"
@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -150,4 +150,4 @@ std::string json_matrix(const torch::Tensor& matrix) {
   return text + "]";
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

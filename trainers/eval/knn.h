@@ -2,7 +2,7 @@
 #include <torch/arg.h>
 #include <torch/types.h>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// Options of the weighted kNN classifier of Wu et al. 2018 (instance discrimination).
 struct KnnOptions {
@@ -24,4 +24,4 @@ double knn_accuracy(const torch::Tensor& train_features, const torch::Tensor& tr
                     const torch::Tensor& test_features, const torch::Tensor& test_labels,
                     const KnnOptions& options = {});
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

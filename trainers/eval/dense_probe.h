@@ -1,14 +1,14 @@
 #pragma once
 #include "sslkit/data/dataset.h"
 #include "sslkit/ssl/encoders.h"
-#include "sslkit/trainers/probe.h"
-#include "sslkit/trainers/scores.h"
+#include "sslkit/trainers/eval/probe.h"
+#include "sslkit/trainers/eval/scores.h"
 
 #include <torch/arg.h>
 
 #include <functional>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// Per-pixel features: normalized float images [B, C, H, W] to [B, D, H, W] (same H, W).
 using DenseFeatures = std::function<torch::Tensor(const torch::Tensor&)>;
@@ -59,4 +59,4 @@ DenseProbeResult dense_probe(const DenseFeatures& features, const torch::Tensor&
                              const torch::Tensor& test_masks, const data::Normalization& norm, torch::Device device,
                              const DenseProbeOptions& options = {});
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,10 +1,12 @@
 #pragma once
+#include <torch/arg.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// One row of `sslkit report`: a run (or a baseline probed on its data) and its numbers; NaN / -1 where
 /// the run directory does not say.
@@ -34,10 +36,10 @@ struct RunSummary {
   RunSummary();
 };
 
-/// Reads RUN_DIR/options.ini, metrics.jsonl and the probe results `sslkit probe` saved there: probe.json (the
-/// run's encoder), probe-sgd-augment.json, probe-random-init.json and probe-raw.json, each with its
-/// probe-segmentation[-FEATURES].json for the mIoU column. One summary for the encoder, then one per other
-/// result found. Throws naming the directory when it is not one or holds none of these files.
+/// Reads RUN_DIR/options.ini, metrics.jsonl and the results `evaluate` saved there (named by `probe_json_name`):
+/// probe.json (the run's encoder), probe-sgd-augment.json, probe-random-init.json and probe-raw.json, each but
+/// sgd-augment with its probe-segmentation[-FEATURES].json for the mIoU column. One summary for the encoder, then
+/// one per other result found. Throws naming the directory when it is not one or holds none of these files.
 std::vector<RunSummary> read_run_summaries(const std::string& run_dir);
 
 /// Table layouts of `format_report`.
@@ -51,4 +53,15 @@ ReportFormat parse_report_format(const std::string& name);
 /// unknown values (empty in CSV).
 std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format);
 
-}  // namespace ssl::trainers
+/// Options of `report`.
+struct ReportOptions {
+  /// Run directories, one or more rows each (see `read_run_summaries`), in this order.
+  TORCH_ARG(std::vector<std::string>, runs) = {};
+  /// Table layout.
+  TORCH_ARG(ReportFormat, format) = ReportFormat::Text;
+};
+
+/// The table comparing the runs: `format_report` of every run's `read_run_summaries`.
+std::string report(const ReportOptions& options);
+
+}  // namespace ssl::eval

@@ -1,6 +1,7 @@
-#include "sslkit/trainers/report.h"
+#include "sslkit/trainers/eval/report.h"
 
-#include "sslkit/trainers/metrics.h"
+#include "sslkit/trainers/eval/evaluate.h"
+#include "sslkit/trainers/eval/metrics.h"
 
 #include <c10/util/Exception.h>
 
@@ -14,7 +15,7 @@
 #include <set>
 #include <sstream>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -73,6 +74,19 @@ void read_probe(const fs::path& path, RunSummary& summary) {
   }
 }
 
+// One report row kind: its features column, the probe results it reads (`probe_json_name`), and whether a
+// segmentation result belongs to it. The run's encoder first, then the baselines.
+struct ProbeKind {
+  const char* label;
+  Features features;
+  Protocol protocol;
+  bool dense;
+};
+constexpr ProbeKind kProbeKinds[] = {{"encoder", Features::Encoder, Protocol::Lbfgs, true},
+                                     {"sgd-augment", Features::Encoder, Protocol::SgdAugment, false},
+                                     {"random-init", Features::RandomInit, Protocol::Lbfgs, true},
+                                     {"raw", Features::Raw, Protocol::Lbfgs, true}};
+
 std::string percent(double value) {
   if (std::isnan(value)) return "-";
   char text[32];
@@ -109,30 +123,27 @@ std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
     if (!std::isnan(step)) base.steps = static_cast<int64_t>(step);
     base.images_per_second = number(row, "images_per_second");
   }
-  TORCH_CHECK(!ini.empty() || !last.empty() || fs::exists(dir / "probe.json"), "run directory '", run_dir,
-              "' holds no options.ini, metrics.jsonl or probe.json");
-  // (features, classification result, segmentation result): the run's encoder first, then the baselines.
-  const char* const files[][3] = {{"encoder", "probe.json", "probe-segmentation.json"},
-                                  {"sgd-augment", "probe-sgd-augment.json", ""},
-                                  {"random-init", "probe-random-init.json", "probe-segmentation-random-init.json"},
-                                  {"raw", "probe-raw.json", "probe-segmentation-raw.json"}};
+  const std::string own_probe = probe_json_name(Task::Classification, Features::Encoder, Protocol::Lbfgs);
+  TORCH_CHECK(!ini.empty() || !last.empty() || fs::exists(dir / own_probe), "run directory '", run_dir,
+              "' holds no options.ini, metrics.jsonl or ", own_probe);
   std::vector<RunSummary> out;
-  for (const auto& [features, classification, segmentation] : files) {
-    const bool has_classification = fs::exists(dir / classification);
-    const bool has_segmentation = *segmentation && fs::exists(dir / segmentation);
-    const bool baseline = std::string(features) == "random-init" || std::string(features) == "raw";
+  for (const auto& kind : kProbeKinds) {
+    const fs::path classification = dir / probe_json_name(Task::Classification, kind.features, kind.protocol);
+    const fs::path segmentation = dir / probe_json_name(Task::Segmentation, kind.features, kind.protocol);
+    const bool has_classification = fs::exists(classification);
+    const bool has_segmentation = kind.dense && fs::exists(segmentation);
     if (!out.empty() && !has_classification && !has_segmentation) continue;
     RunSummary row = base;
-    row.features = features;
-    if (baseline) {
+    row.features = kind.label;
+    if (kind.features != Features::Encoder) {
       row.epochs = row.steps = -1;
       row.images_per_second = kNaN;
     }
-    if (std::string(features) == "raw") row.method = row.encoder = "";
-    if (has_classification) read_probe(dir / classification, row);
+    if (kind.features == Features::Raw) row.method = row.encoder = "";
+    if (has_classification) read_probe(classification, row);
     if (has_segmentation) {
       RunSummary dense;
-      read_probe(dir / segmentation, dense);
+      read_probe(segmentation, dense);
       row.mean_iou = dense.mean_iou;
     }
     out.push_back(row);
@@ -209,4 +220,13 @@ std::string format_report(const std::vector<RunSummary>& runs, ReportFormat form
   return out;
 }
 
-}  // namespace ssl::trainers
+std::string report(const ReportOptions& options) {
+  TORCH_CHECK(!options.runs().empty(), "report: no run directory given");
+  std::vector<RunSummary> runs;
+  for (const auto& dir : options.runs()) {
+    for (auto& summary : read_run_summaries(dir)) runs.push_back(std::move(summary));
+  }
+  return format_report(runs, options.format());
+}
+
+}  // namespace ssl::eval

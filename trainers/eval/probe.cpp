@@ -1,4 +1,4 @@
-#include "sslkit/trainers/probe.h"
+#include "sslkit/trainers/eval/probe.h"
 
 #include "sslkit/data/rng.h"
 
@@ -14,7 +14,7 @@
 #include <map>
 #include <numeric>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 namespace {
 
 struct LinearModel {
@@ -44,6 +44,42 @@ double accuracy(const LinearModel& model, const torch::Tensor& x, const torch::T
   torch::NoGradGuard no_grad;
   auto predicted = torch::addmm(model.bias, x, model.weight).argmax(1);
   return predicted.eq(y).to(torch::kDouble).mean().item<double>();
+}
+
+// The augmented views [count, C, H', W'] of the images order[first, first + count) of `train` (`images`: its images,
+// contiguous) in `epoch`, each drawn by its own RNG so the batch does not depend on the thread count.
+torch::Tensor augmented_batch(const data::Augmentation& augment, const data::ImageSet& train,
+                              const torch::Tensor& images, const std::vector<int64_t>& order, int64_t first,
+                              int64_t count, uint64_t seed, int64_t epoch) {
+  const auto shape = augment.output_shape(train.channels(), train.height(), train.width());
+  const int64_t image_numel = shape[0] * shape[1] * shape[2];
+  auto batch = torch::empty({count, shape[0], shape[1], shape[2]}, torch::kFloat);
+  float* out = batch.data_ptr<float>();
+  at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t index = order[static_cast<size_t>(first + b)];
+      data::Rng rng(seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index), /*stream=*/0xa06);
+      const data::ImageRef image{images.data_ptr<uint8_t>() + index * train.height() * train.width() * train.channels(),
+                                 train.height(), train.width(), train.channels()};
+      augment.apply(image, rng, out + b * image_numel);
+    }
+  });
+  return batch;
+}
+
+// The seeded order in which the augmented probe visits the n training images in `epoch`.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  data::Rng rng(seed, static_cast<uint64_t>(epoch), 0, /*stream=*/0x5eed);
+  data::shuffle(order, rng);
+  return order;
+}
+
+// Features of float images through the frozen encoder (no gradient), as float on `device`.
+torch::Tensor frozen_features(EncoderImpl& encoder, const torch::Tensor& batch, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  return encoder.forward(batch.to(device)).to(torch::kFloat);
 }
 
 void check_split(const torch::Tensor& features, const torch::Tensor& labels, const char* split) {
@@ -188,8 +224,6 @@ LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::Image
                                                      test.labels.max().item<int64_t>()) + 1;
   const int64_t dim = encoder.feature_dim();
   const data::Augmentation augment({options.crop(), data::HorizontalFlipOptions()}, norm);
-  const auto shape = augment.output_shape(train.channels(), train.height(), train.width());
-  const int64_t image_numel = shape[0] * shape[1] * shape[2];
 
   torch::nn::BatchNorm1d standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(c10::nullopt));
   torch::nn::Linear linear(dim, classes);
@@ -210,29 +244,12 @@ LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::Image
   const auto labels = train.labels.to(torch::kInt64);
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
-    std::vector<int64_t> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    data::Rng order_rng(options.seed(), static_cast<uint64_t>(epoch), 0, /*stream=*/0x5eed);
-    data::shuffle(order, order_rng);
+    const auto order = epoch_order(n, options.seed(), epoch);
     standardize->train();
     for (int64_t first = 0; first < n; first += options.batch_size(), ++step) {
       const int64_t count = std::min(options.batch_size(), n - first);
-      auto batch = torch::empty({count, shape[0], shape[1], shape[2]}, torch::kFloat);
-      float* out = batch.data_ptr<float>();
-      at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t b = begin; b < end; ++b) {
-          const int64_t index = order[static_cast<size_t>(first + b)];
-          data::Rng rng(options.seed(), static_cast<uint64_t>(epoch), static_cast<uint64_t>(index), /*stream=*/0xa06);
-          const data::ImageRef image{images.data_ptr<uint8_t>() + index * train.height() * train.width() * train.channels(),
-                                     train.height(), train.width(), train.channels()};
-          augment.apply(image, rng, out + b * image_numel);
-        }
-      });
-      torch::Tensor features;
-      {
-        torch::NoGradGuard no_grad;
-        features = encoder.forward(batch.to(device)).to(torch::kFloat);
-      }
+      const auto batch = augmented_batch(augment, train, images, order, first, count, options.seed(), epoch);
+      const auto features = frozen_features(encoder, batch, device);
       auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
       auto target = labels.index_select(0, index).to(device);
       const double lr = 0.5 * options.learning_rate() *
@@ -255,4 +272,4 @@ LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::Image
   return result;
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

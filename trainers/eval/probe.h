@@ -7,7 +7,7 @@
 
 #include <vector>
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 /// Options of the linear probe: multinomial logistic regression on standardized features, the L2 weight
 /// chosen on a held-out part of the training split.
@@ -111,4 +111,4 @@ LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::Image
                                          const data::ImageSet& test, const data::Normalization& norm,
                                          torch::Device device, const AugmentedProbeOptions& options = {});
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

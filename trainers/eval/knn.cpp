@@ -1,6 +1,6 @@
-#include "sslkit/trainers/knn.h"
+#include "sslkit/trainers/eval/knn.h"
 
-namespace ssl::trainers {
+namespace ssl::eval {
 
 torch::Tensor knn_predict(const torch::Tensor& train_features, const torch::Tensor& train_labels,
                           const torch::Tensor& test_features, const KnnOptions& options) {
@@ -40,4 +40,4 @@ double knn_accuracy(const torch::Tensor& train_features, const torch::Tensor& tr
   return predicted.eq(test_labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
 }
 
-}  // namespace ssl::trainers
+}  // namespace ssl::eval

@@ -1,0 +1,355 @@
+#include "sslkit/trainers/eval/evaluate.h"
+
+#include "sslkit/data/sources/feature_file.h"
+#include "sslkit/ssl/files.h"
+#include "sslkit/ssl/json.h"
+#include "sslkit/trainers/eval/knn.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+
+namespace ssl::eval {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// printf into a std::string.
+std::string printf_string(const char* format, ...) {
+  va_list args, copy;
+  va_start(args, format);
+  va_copy(copy, args);
+  const int size = std::vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  std::string text(static_cast<size_t>(std::max(size, 0)) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), format, args);
+  va_end(args);
+  text.resize(text.size() - 1);
+  return text;
+}
+
+// What the probes need: features and labels of both splits and, unless the features were stored, the images and
+// the feature model.
+struct Inputs {
+  torch::Tensor train_features, test_features, train_labels, test_labels;
+  data::ImageSet train, test;
+  FeatureModel model;
+};
+
+void check_options(const EvalOptions& o) {
+  const bool stored = o.features() == Features::Stored;
+  TORCH_CHECK(!stored || (!o.train_features().empty() && !o.test_features().empty()),
+              "stored features need a train and a test feature file, got '", o.train_features(), "' and '",
+              o.test_features(), "'");
+  TORCH_CHECK(!stored || (o.task() == Task::Classification && o.protocol() == Protocol::Lbfgs),
+              "stored features take the classification task and the lbfgs protocol only, got ", to_string(o.task()),
+              " and ", to_string(o.protocol()));
+  TORCH_CHECK(o.features() != Features::Encoder || !o.checkpoint().empty(), "the encoder's features need a checkpoint");
+  TORCH_CHECK(o.protocol() == Protocol::Lbfgs ||
+                  (o.task() == Task::Classification && o.features() != Features::Raw),
+              "the sgd-augment protocol needs an encoder and the classification task, got ", to_string(o.features()),
+              " features and ", to_string(o.task()));
+  TORCH_CHECK(!o.label_fractions().empty(), "no label fractions to evaluate");
+  for (const double f : o.label_fractions()) TORCH_CHECK(f > 0 && f <= 1, "label fraction must be in (0, 1], got ", f);
+  TORCH_CHECK(o.task() == Task::Classification ||
+                  (o.label_fractions().size() == 1 && o.label_fractions()[0] == 1.0),
+              "label fractions apply to classification only");
+  TORCH_CHECK(o.mask_threshold() >= 0 && o.mask_threshold() <= 255, "mask threshold must be in 0..255, got ",
+              o.mask_threshold());
+}
+
+Inputs load_stored(const EvalOptions& options, EvalResult& result) {
+  const auto train_file = data::read_feature_file(options.train_features(), true);
+  const auto test_file = data::read_feature_file(options.test_features(), true);
+  data::check_same_width(train_file, test_file);
+  const auto& meta = train_file.attributes.text;
+  result.data = meta.count("data") ? meta.at("data") : train_file.path;
+  result.model = meta.count("model") ? meta.at("model") : "stored features";
+  result.train_features = train_file.path;
+  result.test_features = test_file.path;
+  Inputs in;
+  in.train_features = train_file.features;
+  in.test_features = test_file.features;
+  in.train_labels = train_file.labels;
+  in.test_labels = test_file.labels;
+  return in;
+}
+
+Inputs load_images(const EvalOptions& options, EvalResult& result) {
+  const auto input = resolve_model_input(options.checkpoint(), options.data(), options.source());
+  result.run_dir = input.run_dir;
+  result.data = input.data_spec;
+  Inputs in;
+  in.train = data::materialize(
+      *data::head(data::open_source(input.data_spec, data::Split::Train, input.source), options.max_train()));
+  in.test = !options.test_data().empty()
+                ? data::materialize(*data::open_test_source(options.test_data(), input.source))
+                : data::materialize(*data::open_source(input.data_spec, data::Split::Test, input.source));
+  const auto &train = in.train, &test = in.test;
+  TORCH_CHECK(train.labelled() && test.labelled(), "the linear probe needs labels: data '",
+              train.labelled() ? test.origin : train.origin, "' has none");
+  TORCH_CHECK(train.height() == test.height() && train.width() == test.width() && train.channels() == test.channels(),
+              "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
+              test.height(), "x", test.width(), "x", test.channels());
+  in.model = make_feature_model(options.features(), input.checkpoint, input.checkpoint_path, options.encoder(),
+                                data::MemorySource(train), options.seed());
+  result.model = in.model.described;
+  if (input.checkpoint) result.checkpoint = input.checkpoint_path;
+  in.train_labels = train.labels;
+  in.test_labels = test.labels;
+  return in;
+}
+
+LinearProbeOptions linear_options(const EvalOptions& options) {
+  return LinearProbeOptions()
+      .validation_size(options.validation_size())
+      .max_iterations(options.max_iterations())
+      .seed(options.seed());
+}
+
+void write_confusion(const std::string& out_dir, const torch::Tensor& confusion,
+                     const std::vector<std::string>& names) {
+  if (out_dir.empty()) return;
+  write_file_atomic(out_dir + "/confusion.csv", confusion_csv(confusion, names));
+  write_confusion_png(confusion, names, out_dir + "/confusion.png");
+}
+
+void run_segmentation(const EvalOptions& options, const Inputs& in, EvalResult& result) {
+  // Masks: the data set's own when it carries them, else foreground = pixel > threshold.
+  const bool own_masks = in.train.masks.defined() && in.test.masks.defined();
+  const auto train_masks = own_masks ? in.train.masks : threshold_masks(in.train.images, options.mask_threshold());
+  const auto test_masks = own_masks ? in.test.masks : threshold_masks(in.test.images, options.mask_threshold());
+  Encoder encoder = in.model.encoder;
+  if (encoder) {
+    encoder->eval();
+    encoder->to(options.device());
+  }
+  result.segmentation = dense_probe(
+      encoder ? encoder_dense_features(*encoder) : raw_dense_features(), in.train.images, train_masks,
+      in.test.images, test_masks, in.model.norm, options.device(),
+      DenseProbeOptions()
+          .max_train_images(options.seg_train_images())
+          .pixels_per_image(options.seg_pixels_per_image())
+          .batch_size(std::max<int64_t>(1, options.batch_size() / 5))
+          .seed(options.seed())
+          .linear(linear_options(options)));
+  result.masks = own_masks ? "the data's masks" : "mask = pixel > " + std::to_string(options.mask_threshold());
+}
+
+FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double fraction) {
+  FractionResult row;
+  row.fraction = fraction;
+  const auto subset = class_balanced_subset(in.train_labels, fraction, options.seed());
+  row.train_size = subset.size(0);
+  const auto x = in.train_features.index_select(0, subset), y = in.train_labels.index_select(0, subset);
+  if (options.protocol() == Protocol::SgdAugment) {
+    data::ImageSet part = in.train;
+    part.images = in.train.images.index_select(0, subset).contiguous();
+    part.labels = y;
+    Encoder encoder = in.model.encoder;
+    row.probe = augmented_linear_probe(*encoder, part, in.test, in.model.norm, options.device(),
+                                       AugmentedProbeOptions()
+                                           .epochs(options.sgd_epochs())
+                                           .learning_rate(options.sgd_learning_rate())
+                                           .batch_size(options.sgd_batch_size())
+                                           .seed(options.seed()));
+  } else {
+    row.probe = linear_probe(x, y, in.test_features, in.test_labels, linear_options(options));
+  }
+  row.scores = classification_scores(row.probe.test_logits, in.test_labels);
+  if (options.knn_k() > 0) {
+    row.knn = knn_accuracy(x, y, in.test_features, in.test_labels,
+                           KnnOptions().k(options.knn_k()).temperature(options.knn_temperature()));
+  }
+  return row;
+}
+
+void run_classification(const EvalOptions& options, Inputs& in, EvalResult& result) {
+  if (options.features() != Features::Stored) {
+    const auto extraction_start = Clock::now();
+    in.train_features = in.model(in.train.images, options.device(), options.batch_size());
+    in.test_features = in.model(in.test.images, options.device(), options.batch_size());
+    if (in.model.encoder) result.extraction_seconds = seconds_since(extraction_start);
+  }
+  result.knn_k = options.knn_k();
+  if (options.protocol() == Protocol::SgdAugment) result.sgd_epochs = options.sgd_epochs();
+  for (const double fraction : options.label_fractions()) {
+    result.fractions.push_back(fraction_row(options, in, fraction));
+  }
+}
+
+std::string fraction_json(const FractionResult& r) {
+  JsonObject o;
+  o.add("fraction", r.fraction).add("train_size", r.train_size).add("test_accuracy", r.scores.top1)
+      .add("top5_accuracy", r.scores.top5).add("balanced_accuracy", r.scores.balanced_accuracy)
+      .add("validation_accuracy", r.probe.validation_accuracy).add("weight_decay", r.probe.weight_decay);
+  if (r.knn >= 0) o.add("knn_accuracy", r.knn);
+  return o.str();
+}
+
+double images_per_second(const EvalResult& r) {
+  return static_cast<double>(r.train_size + r.test_size) / std::max(r.extraction_seconds, 1e-9);
+}
+
+void add_classification_json(const EvalResult& r, JsonObject& json) {
+  const FractionResult& top = headline(r);
+  json.add("feature_dim", top.probe.feature_dim).add("label_fraction", top.fraction)
+      .add("test_accuracy", top.scores.top1).add("top5_accuracy", top.scores.top5)
+      .add("balanced_accuracy", top.scores.balanced_accuracy)
+      .add("validation_accuracy", top.probe.validation_accuracy).add("weight_decay", top.probe.weight_decay);
+  if (r.knn_k > 0) json.add("knn_accuracy", top.knn).add("knn_k", r.knn_k);
+  if (r.extraction_seconds >= 0) {
+    json.add("extraction_seconds", r.extraction_seconds).add("extraction_images_per_second", images_per_second(r));
+  }
+  json.add_raw("per_class_accuracy", json_array(top.scores.per_class_accuracy))
+      .add_raw("confusion_matrix", json_matrix(top.scores.confusion));
+  std::string rows;
+  for (const auto& row : r.fractions) rows += (rows.empty() ? "" : ",") + fraction_json(row);
+  json.add_raw("label_fractions", "[" + rows + "]");
+}
+
+void add_segmentation_json(const EvalResult& r, JsonObject& json) {
+  const auto& s = r.segmentation;
+  json.add("masks", r.masks).add("feature_dim", s.feature_dim).add("train_pixels", s.train_pixels)
+      .add("weight_decay", s.weight_decay).add("pixel_accuracy", s.scores.pixel_accuracy)
+      .add("mean_pixel_accuracy", s.scores.mean_pixel_accuracy).add("mean_iou", s.scores.mean_iou)
+      .add_raw("iou", json_array(s.scores.iou)).add_raw("confusion_matrix", json_matrix(s.confusion));
+}
+
+std::string segmentation_text(const EvalResult& r) {
+  const auto& s = r.segmentation;
+  return printf_string("segmentation probe on %s (%lld-d per pixel, %s, %lld training pixels, L2 %g): test PA %.2f%%  "
+                       "MPA %.2f%%  mIoU %.2f%%  (%.0f s)\n",
+                       r.model.c_str(), static_cast<long long>(s.feature_dim), r.masks.c_str(),
+                       static_cast<long long>(s.train_pixels), s.weight_decay, 100 * s.scores.pixel_accuracy,
+                       100 * s.scores.mean_pixel_accuracy, 100 * s.scores.mean_iou, r.seconds);
+}
+
+std::string fraction_table(const EvalResult& r) {
+  std::string text = printf_string("%9s %7s %7s %7s %9s %7s %8s\n", "labels", "train", "top-1", "top-5", "balanced",
+                                   "kNN", "L2");
+  for (const auto& row : r.fractions) {
+    text += printf_string("%8g%% %7lld %6.2f%% %6.2f%% %8.2f%% %6.2f%% %8g\n", 100 * row.fraction,
+                          static_cast<long long>(row.train_size), 100 * row.scores.top1, 100 * row.scores.top5,
+                          100 * row.scores.balanced_accuracy, 100 * row.knn, row.probe.weight_decay);
+  }
+  return text;
+}
+
+std::string classification_text(const EvalResult& r) {
+  const FractionResult& top = headline(r);
+  const std::string how =
+      r.protocol == Protocol::SgdAugment
+          ? printf_string("Nesterov SGD on augmented views, %lld epochs", static_cast<long long>(r.sgd_epochs))
+          : printf_string("L2 %g chosen on held-out, val %.2f%%", top.probe.weight_decay,
+                          100 * top.probe.validation_accuracy);
+  std::string text = printf_string(
+      "linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  (%s, %.0f s)\n", r.model.c_str(),
+      static_cast<long long>(top.probe.feature_dim), static_cast<long long>(top.train_size),
+      static_cast<long long>(r.test_size), 100 * top.scores.top1, how.c_str(), r.seconds);
+  text += printf_string("top-5 %.2f%%  balanced accuracy %.2f%%  per class:", 100 * top.scores.top5,
+                        100 * top.scores.balanced_accuracy);
+  for (size_t k = 0; k < top.scores.per_class_accuracy.size(); ++k) {
+    text += printf_string(" %zu:%.1f", k, 100 * top.scores.per_class_accuracy[k]);
+  }
+  text += "\n";
+  if (r.knn_k > 0) {
+    text += printf_string("kNN (k=%lld, cosine, weighted votes) test top-1 %.2f%%\n", static_cast<long long>(r.knn_k),
+                          100 * top.knn);
+  }
+  if (r.extraction_seconds >= 0) {
+    text += printf_string("feature extraction: %lld images in %.1f s (%.0f images/s)\n",
+                          static_cast<long long>(r.train_size + r.test_size), r.extraction_seconds,
+                          images_per_second(r));
+  }
+  if (r.fractions.size() > 1 || top.fraction != 1.0) text += fraction_table(r);
+  return text;
+}
+
+}  // namespace
+
+std::string to_string(Task task) {
+  switch (task) {
+    case Task::Segmentation: return "segmentation";
+    default: return "classification";
+  }
+}
+
+std::string to_string(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::SgdAugment: return "sgd-augment";
+    default: return "lbfgs";
+  }
+}
+
+const FractionResult& headline(const EvalResult& result) {
+  TORCH_CHECK(!result.fractions.empty(), "the evaluation result has no label-fraction rows");
+  return *std::max_element(result.fractions.begin(), result.fractions.end(),
+                           [](const auto& a, const auto& b) { return a.fraction < b.fraction; });
+}
+
+std::string to_json(const EvalResult& r) {
+  JsonObject json;
+  json.add("task", to_string(r.task)).add("features", to_string(r.features)).add("protocol", to_string(r.protocol))
+      .add("model", r.model).add("data", r.data);
+  if (r.features == Features::Stored) {
+    json.add("train_features", r.train_features).add("test_features", r.test_features);
+  } else if (!r.checkpoint.empty()) {
+    json.add("checkpoint", r.checkpoint);
+  }
+  json.add("train_size", r.train_size).add("test_size", r.test_size);
+  if (r.task == Task::Segmentation) {
+    add_segmentation_json(r, json);
+  } else {
+    add_classification_json(r, json);
+  }
+  json.add("seconds", r.seconds);
+  return json.str();
+}
+
+std::string to_text(const EvalResult& r) {
+  return r.task == Task::Segmentation ? segmentation_text(r) : classification_text(r);
+}
+
+std::string probe_json_name(Task task, Features features, Protocol protocol) {
+  std::string name = "probe";
+  if (task == Task::Segmentation) name += "-segmentation";
+  if (features != Features::Encoder) name += "-" + to_string(features);
+  if (protocol != Protocol::Lbfgs) name += "-" + to_string(protocol);
+  return name + ".json";
+}
+
+EvalResult evaluate(const EvalOptions& options) {
+  check_options(options);
+  const auto start = Clock::now();
+  EvalResult result;
+  result.task = options.task();
+  result.protocol = options.protocol();
+  result.features = options.features();
+  Inputs in = options.features() == Features::Stored ? load_stored(options, result) : load_images(options, result);
+  if (!options.out_dir().empty()) ensure_directory(options.out_dir());
+  result.train_size = in.train_labels.size(0);
+  result.test_size = in.test_labels.size(0);
+  if (options.task() == Task::Segmentation) {
+    run_segmentation(options, in, result);
+    result.seconds = seconds_since(start);
+    write_confusion(options.out_dir(), result.segmentation.confusion, {"background", "foreground"});
+  } else {
+    run_classification(options, in, result);
+    result.seconds = seconds_since(start);
+    const auto& confusion = headline(result).scores.confusion;
+    write_confusion(options.out_dir(), confusion, data::class_names(result.data, confusion.size(0)));
+  }
+  if (!result.run_dir.empty()) {
+    write_file_atomic(result.run_dir + "/" + probe_json_name(result.task, result.features, result.protocol),
+                      to_json(result) + "\n");
+  }
+  return result;
+}
+
+}  // namespace ssl::eval

@@ -1,0 +1,154 @@
+#pragma once
+// One evaluation of a frozen encoder (or a baseline, or stored features): options in, a typed result out, and
+// the text and JSON that `sslkit probe` prints and saves.
+#include "sslkit/data/sources/source.h"
+#include "sslkit/ssl/encoders.h"
+#include "sslkit/trainers/eval/dense_probe.h"
+#include "sslkit/trainers/eval/embed.h"
+#include "sslkit/trainers/eval/probe.h"
+#include "sslkit/trainers/eval/scores.h"
+
+#include <torch/arg.h>
+
+#include <string>
+#include <vector>
+
+namespace ssl::eval {
+
+/// What is probed: image classes (linear probe and kNN) or per-pixel foreground (dense probe).
+enum class Task { Classification, Segmentation };
+
+/// How the linear classifier is trained: L-BFGS on fixed features, or Nesterov SGD on augmented views.
+enum class Protocol { Lbfgs, SgdAugment };
+
+/// "classification" or "segmentation".
+std::string to_string(Task task);
+
+/// "lbfgs" or "sgd-augment".
+std::string to_string(Protocol protocol);
+
+/// Options of `evaluate`.
+struct EvalOptions {
+  /// Classification or segmentation.
+  TORCH_ARG(Task, task) = Task::Classification;
+  /// Lbfgs, or SgdAugment (an encoder's features and classification only).
+  TORCH_ARG(Protocol, protocol) = Protocol::Lbfgs;
+  /// Where the features come from; Stored reads `train_features` and `test_features` (classification, Lbfgs).
+  TORCH_ARG(Features, features) = Features::Encoder;
+  /// Checkpoint file, or run directory holding checkpoint.pt (the JSON result is then saved there); empty: none.
+  TORCH_ARG(std::string, checkpoint) = "";
+  /// Architecture of the RandomInit features when there is no checkpoint.
+  TORCH_ARG(std::string, encoder) = kDefaultEncoder;
+  /// Data spec; empty: the checkpoint's, else fashion-mnist.
+  TORCH_ARG(std::string, data) = "";
+  /// Test images as their own spec; empty: the test split of `data`.
+  TORCH_ARG(std::string, test_data) = "";
+  /// Decoding of image folders (image size and channels 0: the checkpoint's, else the first image's).
+  TORCH_ARG(data::SourceOptions, source) = {};
+  /// Feature file (HDF5: /features float32 [N, D], /labels) fitted on with Stored features.
+  TORCH_ARG(std::string, train_features) = "";
+  /// Feature file scored with Stored features.
+  TORCH_ARG(std::string, test_features) = "";
+  /// Training images used: the first N (0: all).
+  TORCH_ARG(int64_t, max_train) = 0;
+  /// Fractions in (0, 1] of the training labels, one classification row each (class-balanced, seeded by `seed`).
+  TORCH_ARG(std::vector<double>, label_fractions) = std::vector<double>{1.0};
+  /// Training examples held out to choose the L2 weight (at most 20% of the (sub)set).
+  TORCH_ARG(int64_t, validation_size) = LinearProbeOptions().validation_size();
+  /// L-BFGS iterations per fit.
+  TORCH_ARG(int64_t, max_iterations) = LinearProbeOptions().max_iterations();
+  /// Images per feature-extraction batch (the dense probe uses a fifth of it).
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Neighbours of the kNN classifier (0: no kNN).
+  TORCH_ARG(int64_t, knn_k) = 200;
+  /// Temperature of the kNN vote weights.
+  TORCH_ARG(double, knn_temperature) = 0.1;
+  /// SgdAugment: epochs.
+  TORCH_ARG(int64_t, sgd_epochs) = AugmentedProbeOptions().epochs();
+  /// SgdAugment: peak learning rate.
+  TORCH_ARG(double, sgd_learning_rate) = AugmentedProbeOptions().learning_rate();
+  /// SgdAugment: images per step.
+  TORCH_ARG(int64_t, sgd_batch_size) = AugmentedProbeOptions().batch_size();
+  /// Segmentation on data without masks: foreground = pixel value above this (0..255).
+  TORCH_ARG(int64_t, mask_threshold) = 25;
+  /// Segmentation: training images whose pixels fit the probe.
+  TORCH_ARG(int64_t, seg_train_images) = DenseProbeOptions().max_train_images();
+  /// Segmentation: pixels drawn per training image.
+  TORCH_ARG(int64_t, seg_pixels_per_image) = DenseProbeOptions().pixels_per_image();
+  /// Folder (created if needed) for confusion.csv and confusion.png; empty: none.
+  TORCH_ARG(std::string, out_dir) = "";
+  /// Where the encoder runs.
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+  /// Seed of the subsets, held-out splits, pixel draws, augmented views and random-init weights.
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// One label-fraction row of a classification result.
+struct FractionResult {
+  /// Fraction of the training labels used.
+  double fraction = 1;
+  /// Training examples in the class-balanced subset.
+  int64_t train_size = 0;
+  /// The linear probe fitted on the subset.
+  LinearProbeResult probe;
+  /// Its scores on the test split.
+  ClassificationScores scores;
+  /// kNN test top-1 with the subset as memory bank; -1 when kNN was skipped.
+  double knn = -1;
+};
+
+/// Result of `evaluate`.
+struct EvalResult {
+  /// The task evaluated.
+  Task task = Task::Classification;
+  /// The protocol of the classification probe.
+  Protocol protocol = Protocol::Lbfgs;
+  /// Where the features came from.
+  Features features = Features::Encoder;
+  /// The model ("method/encoder", "random-init/encoder", "raw pixels", or a feature file's "model").
+  std::string model;
+  /// The data spec (a feature file's "data" attribute, else its path).
+  std::string data;
+  /// The checkpoint file evaluated; empty when none was loaded.
+  std::string checkpoint;
+  /// The feature files of Stored features; empty otherwise.
+  std::string train_features, test_features;
+  /// Labelled training and test examples.
+  int64_t train_size = 0, test_size = 0;
+  /// Classification: one row per label fraction, in the order asked.
+  std::vector<FractionResult> fractions;
+  /// Classification: the kNN neighbours (0: no kNN).
+  int64_t knn_k = 0;
+  /// Classification, SgdAugment: the epochs trained.
+  int64_t sgd_epochs = 0;
+  /// Classification: seconds of encoder feature extraction of both splits; -1 when no encoder ran.
+  double extraction_seconds = -1;
+  /// Segmentation: where the masks came from ("the data's masks" or "mask = pixel > T").
+  std::string masks;
+  /// Segmentation: the dense probe's result.
+  DenseProbeResult segmentation;
+  /// Wall-clock seconds of the whole evaluation.
+  double seconds = 0;
+  /// The run directory the JSON result was saved in (as `probe_json_name`); empty: none.
+  std::string run_dir;
+};
+
+/// The row of the largest label fraction, whose numbers head the result. Throws when there are no rows.
+const FractionResult& headline(const EvalResult& result);
+
+/// The result as the one-line JSON object that `sslkit probe` prints on request and saves (no trailing newline).
+std::string to_json(const EvalResult& result);
+
+/// The result as the lines `sslkit probe` prints (each ending in a newline).
+std::string to_text(const EvalResult& result);
+
+/// The file name a result is saved as in a run directory: probe[-segmentation][-FEATURES][-PROTOCOL].json, with
+/// FEATURES left out for Encoder and PROTOCOL for Lbfgs (probe.json for the run's own encoder).
+std::string probe_json_name(Task task, Features features, Protocol protocol);
+
+/// Runs one evaluation: loads the checkpoint and data (or the stored features), builds the features, fits the
+/// probe(s), writes confusion.csv and confusion.png into `out_dir` when given (the largest fraction's matrix,
+/// named by `data::class_names`), and saves the JSON result into the run directory when `checkpoint` named one.
+EvalResult evaluate(const EvalOptions& options);
+
+}  // namespace ssl::eval
