@@ -8,7 +8,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
+#include <iomanip>
 #include <map>
+#include <set>
+#include <sstream>
 
 namespace ssl {
 namespace {
@@ -67,9 +71,9 @@ uint32_t crc_state(uint32_t crc, const std::string& prefix, const TensorDict& st
 }
 
 // The checksum of everything a checkpoint holds, independent of the order tensors were inserted in.
-int64_t content_checksum(const Checkpoint& checkpoint) {
+int64_t content_checksum(const std::map<std::string, std::string>& stored_metadata, const Checkpoint& checkpoint) {
   uint32_t crc = static_cast<uint32_t>(crc32(0, Z_NULL, 0));
-  for (const auto& [key, value] : checkpoint.metadata) crc = crc_text(crc_text(crc, key), value);
+  for (const auto& [key, value] : stored_metadata) crc = crc_text(crc_text(crc, key), value);
   crc = crc_state(crc, "encoder.", checkpoint.encoder);
   for (const auto& [name, state] : checkpoint.modules) crc = crc_state(crc, "modules." + name + ".", state);
   return static_cast<int64_t>(crc);
@@ -85,26 +89,143 @@ void check_finite(const TensorDict& state, const std::string& path, const std::s
   }
 }
 
-}  // namespace
+// Metadata parsing: every reader names `what`, the key and the stored text.
+class MetadataReader {
+ public:
+  MetadataReader(const std::map<std::string, std::string>& stored, const std::string& what)
+      : stored_(stored), what_(what) {}
 
-const std::string& Checkpoint::meta(const std::string& key) const {
-  auto it = metadata.find(key);
-  TORCH_CHECK(it != metadata.end(), "checkpoint metadata has no '", key, "' entry");
-  return it->second;
+  bool has(const std::string& key) const { return stored_.count(key) > 0; }
+
+  const std::string& text(const std::string& key) const {
+    const auto it = stored_.find(key);
+    TORCH_CHECK(it != stored_.end(), what_, ": metadata has no '", key, "' entry");
+    return it->second;
+  }
+
+  std::string text_or_empty(const std::string& key) const { return has(key) ? text(key) : std::string(); }
+
+  int64_t integer(const std::string& key, int64_t low, int64_t high) const {
+    const std::string& value = text(key);
+    size_t used = 0;
+    int64_t result = 0;
+    try {
+      result = std::stoll(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TORCH_CHECK(used == value.size() && !value.empty() && result >= low && result <= high, what_,
+                      ": metadata '", key, "' is '", value, "', expected an integer in [", low, ", ", high, "]");
+    return result;
+  }
+
+  int64_t integer_or(const std::string& key, int64_t low, int64_t high, int64_t fallback) const {
+    return has(key) ? integer(key, low, high) : fallback;
+  }
+
+  double seconds(const std::string& key) const {
+    const std::string& value = text(key);
+    size_t used = 0;
+    double result = -1;
+    try {
+      result = std::stod(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TORCH_CHECK(used == value.size() && !value.empty() && std::isfinite(result) && result >= 0, what_,
+                      ": metadata '", key, "' is '", value, "', expected a number of seconds >= 0");
+    return result;
+  }
+
+ private:
+  const std::map<std::string, std::string>& stored_;
+  const std::string& what_;
+};
+
+// The keys `to_stored` writes outside the run./option. families.
+const std::set<std::string>& plain_keys() {
+  static const std::set<std::string> keys{
+      "encoder", "in_channels", "image_size",  "feature_dim", "normalization",           "data",
+      "seed",    "method",      "epoch",       "step",        "precision",               "trainer.steps_per_epoch",
+      "trainer.world_size",     "trainer.elapsed_s"};
+  return keys;
 }
 
-int64_t Checkpoint::meta_int(const std::string& key) const {
-  const std::string& value = meta(key);
-  size_t used = 0;
-  int64_t result = 0;
-  try {
-    result = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
+std::string seconds_text(double value) {
+  std::ostringstream out;
+  out << std::setprecision(17) << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::map<std::string, std::string> to_stored(const CheckpointMetadata& m) {
+  std::map<std::string, std::string> stored{{"encoder", m.encoder},
+                                            {"in_channels", std::to_string(m.in_channels)},
+                                            {"image_size", std::to_string(m.image_size)},
+                                            {"feature_dim", std::to_string(m.feature_dim)}};
+  auto put = [&](const char* key, const std::string& value) {
+    if (!value.empty()) stored[key] = value;
+  };
+  put("normalization", m.normalization);
+  put("data", m.data);
+  if (m.seed) stored["seed"] = std::to_string(*m.seed);
+  put("method", m.method);
+  if (!m.method.empty()) {
+    stored["epoch"] = std::to_string(m.epoch);
+    stored["step"] = std::to_string(m.step);
   }
-  TORCH_CHECK(used == value.size() && !value.empty(), "checkpoint metadata '", key, "' is '", value,
-              "', expected an integer");
-  return result;
+  put("precision", m.precision);
+  if (m.trainer.steps_per_epoch > 0) {
+    stored["trainer.steps_per_epoch"] = std::to_string(m.trainer.steps_per_epoch);
+    stored["trainer.elapsed_s"] = seconds_text(m.trainer.elapsed_s);
+    if (m.trainer.world_size > 1) stored["trainer.world_size"] = std::to_string(m.trainer.world_size);
+  }
+  for (const auto& [key, value] : m.run) stored["run." + key] = value;
+  for (const auto& [key, value] : m.options) stored["option." + key] = value;
+  return stored;
+}
+
+CheckpointMetadata parse_metadata(const std::map<std::string, std::string>& stored, const std::string& what) {
+  constexpr int64_t kLarge = int64_t{1} << 40;
+  const MetadataReader read(stored, what);
+  CheckpointMetadata m;
+  m.encoder = read.text("encoder");
+  m.in_channels = read.integer("in_channels", 1, 4096);
+  m.image_size = read.integer("image_size", 1, 65536);
+  m.feature_dim = read.integer("feature_dim", 1, kLarge);
+  m.normalization = read.text_or_empty("normalization");
+  m.data = read.text_or_empty("data");
+  if (read.has("seed")) {
+    const std::string& seed = read.text("seed");
+    size_t used = 0;
+    try {
+      m.seed = std::stoull(seed, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TORCH_CHECK(used == seed.size() && !seed.empty() && seed[0] != '-' && seed[0] != '+', what,
+                      ": metadata 'seed' is '", seed, "', expected an integer in [0, 18446744073709551615]");
+  }
+  m.method = read.text_or_empty("method");
+  m.epoch = read.integer_or("epoch", 0, kLarge, 0);
+  m.step = read.integer_or("step", 0, kLarge, 0);
+  m.precision = read.text_or_empty("precision");
+  TORCH_CHECK(m.precision.empty() || m.precision == "fp32" || m.precision == "bf16" || m.precision == "fp16",
+                    what, ": metadata 'precision' is '", m.precision, "', expected one of fp32, bf16, fp16");
+  m.trainer.steps_per_epoch = read.integer_or("trainer.steps_per_epoch", 1, kLarge, 0);
+  m.trainer.world_size = read.integer_or("trainer.world_size", 1, 65536, 1);
+  if (read.has("trainer.elapsed_s") || m.trainer.steps_per_epoch > 0) m.trainer.elapsed_s = read.seconds("trainer.elapsed_s");
+  for (const auto& [key, value] : stored) {
+    if (key.rfind("run.", 0) == 0) {
+      m.run[key.substr(4)] = value;
+    } else if (key.rfind("option.", 0) == 0) {
+      m.options[key.substr(7)] = value;
+    } else {
+      TORCH_CHECK(plain_keys().count(key) > 0, what, ": metadata has an unknown key '", key, "'");
+    }
+  }
+  return m;
 }
 
 TensorDict module_state(const torch::nn::Module& module) {
@@ -130,17 +251,18 @@ void load_module_state(torch::nn::Module& module, const TensorDict& state, const
 Checkpoint make_checkpoint(const std::string& encoder_name, const EncoderImpl& encoder, int64_t in_channels,
                            int64_t image_size) {
   Checkpoint checkpoint;
-  checkpoint.metadata["encoder"] = encoder_name;
-  checkpoint.metadata["in_channels"] = std::to_string(in_channels);
-  checkpoint.metadata["image_size"] = std::to_string(image_size);
-  checkpoint.metadata["feature_dim"] = std::to_string(encoder.feature_dim());
+  checkpoint.metadata.encoder = encoder_name;
+  checkpoint.metadata.in_channels = in_channels;
+  checkpoint.metadata.image_size = image_size;
+  checkpoint.metadata.feature_dim = encoder.feature_dim();
   checkpoint.encoder = module_state(encoder);
   return checkpoint;
 }
 
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
+  const auto stored = to_stored(checkpoint.metadata);
   c10::Dict<std::string, std::string> metadata;
-  for (const auto& [key, value] : checkpoint.metadata) metadata.insert(key, value);
+  for (const auto& [key, value] : stored) metadata.insert(key, value);
   c10::Dict<std::string, c10::Dict<std::string, at::Tensor>> modules;
   for (const auto& [name, state] : checkpoint.modules) modules.insert(name, to_dict(state));
 
@@ -150,7 +272,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   root.insert(std::string("metadata"), metadata);
   root.insert(std::string("encoder"), to_dict(checkpoint.encoder));
   root.insert(std::string("modules"), modules);
-  root.insert(std::string("checksum"), content_checksum(checkpoint));
+  root.insert(std::string("checksum"), content_checksum(stored, checkpoint));
   const std::vector<char> bytes = torch::jit::pickle_save(root);
   write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
@@ -184,10 +306,11 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint checkpoint;
   const auto metadata = field("metadata");
   TORCH_CHECK(metadata.isGenericDict(), "checkpoint '", path, "': metadata is not a dict");
+  std::map<std::string, std::string> stored;
   for (const auto& entry : metadata.toGenericDict()) {
     TORCH_CHECK(entry.key().isString() && entry.value().isString(), "checkpoint '", path,
                 "': metadata must map strings to strings");
-    checkpoint.metadata[entry.key().toStringRef()] = entry.value().toStringRef();
+    stored[entry.key().toStringRef()] = entry.value().toStringRef();
   }
   checkpoint.encoder = from_ivalue(field("encoder"), path, "encoder");
   const auto modules = field("modules");
@@ -198,17 +321,20 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   if (version.toInt() >= 2) {
     const auto checksum = field("checksum");
-    TORCH_CHECK(checksum.isInt() && checksum.toInt() == content_checksum(checkpoint), "checkpoint '", path,
-                "': its contents do not match their checksum (the file is damaged)");
+    TORCH_CHECK(checksum.isInt() && checksum.toInt() == content_checksum(stored, checkpoint), "checkpoint '",
+                path, "': its contents do not match their checksum (the file is damaged)");
   }
+  checkpoint.metadata = parse_metadata(stored, "checkpoint '" + path + "'");
   check_finite(checkpoint.encoder, path, "the encoder");
   for (const auto& [name, state] : checkpoint.modules) check_finite(state, path, "'" + name + "'");
   return checkpoint;
 }
 
 Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what) {
-  auto options = EncoderOptions(checkpoint.meta_int("in_channels")).image_size(checkpoint.meta_int("image_size"));
-  Encoder encoder = make_encoder(checkpoint.meta("encoder"), options);
+  const CheckpointMetadata& m = checkpoint.metadata;
+  Encoder encoder = make_encoder(m.encoder, EncoderOptions(m.in_channels).image_size(m.image_size));
+  TORCH_CHECK(encoder->feature_dim() == m.feature_dim, what, ": metadata 'feature_dim' is ", m.feature_dim,
+              " but encoder '", m.encoder, "' gives ", encoder->feature_dim(), " features");
   load_module_state(*encoder, checkpoint.encoder, what);
   encoder->eval();
   return encoder;

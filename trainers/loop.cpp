@@ -88,13 +88,6 @@ std::string describe_precision(Precision precision, torch::Device device) {
   return text + (precision == Precision::FP16 ? ", dynamic loss scaling)" : ")");
 }
 
-std::string full_precision(double value) {
-  std::ostringstream text;
-  text.precision(17);
-  text << value;
-  return text.str();
-}
-
 /// What one optimizer step measured, agreed over the ranks of a data-parallel run.
 struct StepRecord {
   int64_t epoch = 0;
@@ -118,7 +111,7 @@ struct StepRecord {
 class Trainer {
  public:
   Trainer(Method& method, data::Loader& loader, const LoopOptions& options,
-          const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+          const CheckpointMetadata& metadata, const EpochMonitor& monitor,
           std::shared_ptr<ProcessGroup> group);
   /// Restores weights, method state, optimizer, RNG and loss scale from `checkpoint`.
   void resume(const Checkpoint& checkpoint);
@@ -141,7 +134,7 @@ class Trainer {
   Method& method_;
   data::Loader& loader_;
   const LoopOptions& options_;
-  const std::map<std::string, std::string>& metadata_;
+  const CheckpointMetadata& metadata_;
   const EpochMonitor& monitor_;
   std::shared_ptr<ProcessGroup> group_;
   ProcessGroup* ranks_;  // the group when it has several ranks, else null
@@ -171,7 +164,7 @@ class Trainer {
 };
 
 Trainer::Trainer(Method& method, data::Loader& loader, const LoopOptions& options,
-                 const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+                 const CheckpointMetadata& metadata, const EpochMonitor& monitor,
                  std::shared_ptr<ProcessGroup> group)
     : method_(method),
       loader_(loader),
@@ -212,23 +205,16 @@ void Trainer::resume(const Checkpoint& checkpoint) {
   const std::string what = "cannot resume from '" + checkpoint_path_ + "'";
   const auto trainer = checkpoint.modules.find("trainer");
   TORCH_CHECK(trainer != checkpoint.modules.end(), what, ": it holds no trainer state");
-  const int64_t saved_world_size =
-      checkpoint.metadata.count("trainer.world_size") > 0 ? checkpoint.meta_int("trainer.world_size") : 1;
-  TORCH_CHECK(saved_world_size == world_size_, what, ": it was written with world size ", saved_world_size,
+  const TrainerProgress& saved = checkpoint.metadata.trainer;
+  TORCH_CHECK(saved.steps_per_epoch > 0, what, ": no trainer wrote it (its metadata has no steps per epoch)");
+  TORCH_CHECK(saved.world_size == world_size_, what, ": it was written with world size ", saved.world_size,
               ", this run has world size ", world_size_, " (resume with the same number of processes)");
-  TORCH_CHECK(checkpoint.meta_int("trainer.steps_per_epoch") == steps_per_epoch_, what, ": it was written with ",
-              checkpoint.meta("trainer.steps_per_epoch"), " steps per epoch, this data gives ", steps_per_epoch_);
-  step_ = checkpoint.meta_int("step");
+  TORCH_CHECK(saved.steps_per_epoch == steps_per_epoch_, what, ": it was written with ", saved.steps_per_epoch,
+              " steps per epoch, this data gives ", steps_per_epoch_);
+  step_ = checkpoint.metadata.step;
   TORCH_CHECK(step_ >= 0 && step_ <= total_steps_, what, ": its step ", step_, " is outside this run's schedule of ",
               total_steps_, " steps (0..", total_steps_, ")");
-  const std::string& elapsed = checkpoint.meta("trainer.elapsed_s");
-  try {
-    elapsed_before_ = std::stod(elapsed);
-  } catch (const std::exception&) {
-    elapsed_before_ = -1;
-  }
-  TORCH_CHECK(std::isfinite(elapsed_before_) && elapsed_before_ >= 0, what, ": its elapsed time '", elapsed,
-              "' is not a number of seconds >= 0");
+  elapsed_before_ = saved.elapsed_s;
   load_module_state(*method_.encoder(), checkpoint.encoder, what);
   auto extra = checkpoint.modules;
   extra.erase("trainer");
@@ -393,13 +379,11 @@ void Trainer::checkpoint() {
   const auto begin = Clock::now();
   Checkpoint checkpoint;
   checkpoint.metadata = metadata_;
-  checkpoint.metadata["method"] = method_.name();
-  checkpoint.metadata["epoch"] = std::to_string(step_ / steps_per_epoch_);
-  checkpoint.metadata["step"] = std::to_string(step_);
-  checkpoint.metadata["precision"] = to_string(precision_);
-  checkpoint.metadata["trainer.steps_per_epoch"] = std::to_string(steps_per_epoch_);
-  if (world_size_ > 1) checkpoint.metadata["trainer.world_size"] = std::to_string(world_size_);
-  checkpoint.metadata["trainer.elapsed_s"] = full_precision(elapsed_before_ + seconds_since(start_));
+  checkpoint.metadata.method = method_.name();
+  checkpoint.metadata.epoch = step_ / steps_per_epoch_;
+  checkpoint.metadata.step = step_;
+  checkpoint.metadata.precision = to_string(precision_);
+  checkpoint.metadata.trainer = {steps_per_epoch_, world_size_, elapsed_before_ + seconds_since(start_)};
   checkpoint.encoder = module_state(*method_.encoder());
   checkpoint.modules = method_.extra_state();
   checkpoint.modules["trainer"] = trainer_state();
@@ -473,7 +457,7 @@ void validate(const LoopOptions& o) {
 }
 
 PretrainResult train_loop(Method& method, data::Loader& loader, const LoopOptions& options,
-                          const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor,
+                          const CheckpointMetadata& metadata, const EpochMonitor& monitor,
                           const Checkpoint* resume_from, std::shared_ptr<ProcessGroup> group) {
   Trainer trainer(method, loader, options, metadata, monitor, std::move(group));
   if (resume_from != nullptr) trainer.resume(*resume_from);

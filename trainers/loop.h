@@ -92,7 +92,7 @@ using EpochMonitor = std::function<double(EncoderImpl& encoder)>;
 /// `group->world_size()`, rank 0's weights are broadcast first, gradients are averaged over the ranks after
 /// every backward pass, the ranks agree on when to stop, and rank 0 alone writes the run directory and progress.
 PretrainResult train_loop(Method& method, data::Loader& loader, const LoopOptions& options,
-                          const std::map<std::string, std::string>& metadata, const EpochMonitor& monitor = {},
+                          const CheckpointMetadata& metadata, const EpochMonitor& monitor = {},
                           const Checkpoint* resume_from = nullptr, std::shared_ptr<ProcessGroup> group = nullptr);
 
 }  // namespace ssl::trainers

@@ -63,17 +63,17 @@ bool may_change_on_resume(const std::string& key) {
 }
 
 void check_same_run(const Checkpoint& checkpoint, const PretrainOptions& o) {
-  auto check = [&](const std::string& key, const std::string& here, const std::string& saved_key) {
-    const auto saved = checkpoint.metadata.find(saved_key);
-    if (saved == checkpoint.metadata.end() || saved->second == here) return;
+  auto check = [&](const std::string& key, const std::string& here, const std::map<std::string, std::string>& run) {
+    const auto saved = run.find(key);
+    if (saved == run.end() || saved->second == here) return;
     TORCH_CHECK(false, "cannot resume '", o.loop().out_dir(), "': ", key, " is ", here, " here but ", saved->second,
                 " in the interrupted run (options that change the run must match its options.ini)");
   };
   TORCH_CHECK(checkpoint.modules.count("trainer") == 1, "cannot resume '", o.loop().out_dir(),
               "': its checkpoint holds no trainer state");
   for (const auto& [key, value] : o.recorded_options())
-    if (!may_change_on_resume(key)) check(key, value, "option." + key);
-  for (const auto& [key, value] : run_signature(o)) check(key, value, "run." + key);
+    if (!may_change_on_resume(key)) check(key, value, checkpoint.metadata.options);
+  for (const auto& [key, value] : run_signature(o)) check(key, value, checkpoint.metadata.run);
 }
 
 // The files of a run directory that mark it as holding a run, and those a new run in it replaces.
@@ -161,14 +161,14 @@ void write_options_ini(const PretrainOptions& options) {
 }
 
 // What every checkpoint of the run records about its encoder, data and options.
-std::map<std::string, std::string> run_metadata(const PretrainOptions& options, const EncoderImpl& encoder,
-                                                const data::Source& train_set, const data::Normalization& norm) {
+CheckpointMetadata run_metadata(const PretrainOptions& options, const EncoderImpl& encoder,
+                                const data::Source& train_set, const data::Normalization& norm) {
   auto metadata = make_checkpoint(options.encoder(), encoder, train_set.channels(), train_set.height()).metadata;
-  metadata["seed"] = std::to_string(options.seed());
-  metadata["normalization"] = data::to_string(norm);
-  metadata["data"] = options.data();
-  for (const auto& [key, value] : run_signature(options)) metadata["run." + key] = value;
-  for (const auto& [key, value] : options.recorded_options()) metadata["option." + key] = value;
+  metadata.seed = options.seed();
+  metadata.normalization = data::to_string(norm);
+  metadata.data = options.data();
+  metadata.run = run_signature(options);
+  metadata.options = options.recorded_options();
   return metadata;
 }
 

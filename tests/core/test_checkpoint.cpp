@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <tuple>
+#include <vector>
 
 using ssl::testing::error_message;
 using ssl::testing::TempDir;
@@ -26,15 +29,15 @@ TEST_CASE("A checkpoint rebuilds an encoder that gives the same outputs", "[core
     auto expected = encoder->forward(input);
 
     auto checkpoint = ssl::make_checkpoint(name, *encoder, 1, 16);
-    checkpoint.metadata["method"] = "simclr";
+    checkpoint.metadata.method = "simclr";
     checkpoint.modules["head"] = {{"w", torch::ones({2, 2})}};
     const std::string path = dir.file(name + ".pt");
     ssl::save_checkpoint(checkpoint, path);
 
     const auto loaded = ssl::load_checkpoint(path);
-    CHECK(loaded.meta("encoder") == name);
-    CHECK(loaded.meta_int("feature_dim") == encoder->feature_dim());
-    CHECK(loaded.meta("method") == "simclr");
+    CHECK(loaded.metadata.encoder == name);
+    CHECK(loaded.metadata.feature_dim == encoder->feature_dim());
+    CHECK(loaded.metadata.method == "simclr");
     CHECK(torch::equal(loaded.modules.at("head")["w"], torch::ones({2, 2})));
     auto rebuilt = ssl::rebuild_encoder(loaded);
     CHECK(torch::allclose(rebuilt->forward(input), expected, 1e-6, 1e-6));
@@ -57,15 +60,15 @@ TEST_CASE("Loading a damaged or foreign checkpoint is one clear error", "[core][
   // A checkpoint whose weights do not fit the encoder its metadata names.
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   auto checkpoint = ssl::make_checkpoint("convnet-s", *encoder, 1, 28);
-  checkpoint.metadata["in_channels"] = "3";
+  checkpoint.metadata.in_channels = 3;
   ssl::save_checkpoint(checkpoint, path);
   CHECK_THROWS_WITH(ssl::rebuild_encoder(ssl::load_checkpoint(path), "checkpoint 'x'"),
                     Catch::Contains("checkpoint 'x': tensor 'body.0.weight' has shape [32, 1, 3, 3], the module "
                                     "expects [32, 3, 3, 3]"));
-  checkpoint.metadata["in_channels"] = "one";
+  checkpoint.metadata.in_channels = 0;
   ssl::save_checkpoint(checkpoint, path);
-  CHECK_THROWS_WITH(ssl::rebuild_encoder(ssl::load_checkpoint(path)),
-                    Catch::Contains("metadata 'in_channels' is 'one', expected an integer"));
+  CHECK(error_message([&] { ssl::load_checkpoint(path); }) ==
+        "checkpoint '" + path + "': metadata 'in_channels' is '0', expected an integer in [1, 4096]");
 }
 
 TEST_CASE("A byte flipped inside the weights, or NaN weights, make a checkpoint refuse to load",
@@ -104,4 +107,75 @@ TEST_CASE("write_file_atomic replaces the file and reports unwritable paths", "[
   auto bytes = ssl::read_file(path);
   CHECK(std::string(bytes.begin(), bytes.end()) == "second");
   CHECK_THROWS_WITH(ssl::write_file_atomic(dir.file("no/such/dir/f"), "x"), Catch::Contains("cannot write"));
+}
+
+TEST_CASE("Checkpoint metadata round-trips through its stored dict, and every stored field is range-checked",
+          "[core][checkpoint]") {
+  ssl::CheckpointMetadata m;
+  m.encoder = "convnet-s";
+  m.in_channels = 1;
+  m.image_size = 28;
+  m.feature_dim = 128;
+  m.normalization = "0.5;0.25";
+  m.data = "fashion-mnist";
+  m.seed = 18446744073709551615ULL;
+  m.method = "simclr";
+  m.epoch = 2;
+  m.step = 40;
+  m.precision = "bf16";
+  m.trainer = {20, 2, 0.1};
+  m.run = {{"lr", "0.001"}};
+  m.options = {{"batch-size", "32"}};
+  const auto stored = ssl::to_stored(m);
+  const std::map<std::string, std::string> expected{
+      {"encoder", "convnet-s"},        {"in_channels", "1"},
+      {"image_size", "28"},            {"feature_dim", "128"},
+      {"normalization", "0.5;0.25"},   {"data", "fashion-mnist"},
+      {"seed", "18446744073709551615"}, {"method", "simclr"},
+      {"epoch", "2"},                  {"step", "40"},
+      {"precision", "bf16"},           {"trainer.steps_per_epoch", "20"},
+      {"trainer.world_size", "2"},     {"trainer.elapsed_s", "0.10000000000000001"},
+      {"run.lr", "0.001"},             {"option.batch-size", "32"}};
+  CHECK(stored == expected);
+  const auto back = ssl::parse_metadata(stored, "c.pt");
+  CHECK(ssl::to_stored(back) == stored);
+  CHECK(back.trainer.elapsed_s == 0.1);  // 17 significant digits round-trip a double exactly
+  CHECK(*back.seed == 18446744073709551615ULL);
+
+  // An untrained encoder's checkpoint stores its architecture only.
+  ssl::CheckpointMetadata bare;
+  bare.encoder = "convnet-s";
+  bare.in_channels = 3;
+  bare.image_size = 32;
+  bare.feature_dim = 128;
+  CHECK(ssl::to_stored(bare).size() == 4);
+  CHECK(ssl::parse_metadata(ssl::to_stored(bare), "c.pt").method.empty());
+
+  const std::vector<std::tuple<std::string, std::string, std::string>> bad{
+      {"in_channels", "one", "expected an integer in [1, 4096]"},
+      {"image_size", "0", "expected an integer in [1, 65536]"},
+      {"feature_dim", "-3", "expected an integer in [1, 1099511627776]"},
+      {"step", "12x", "expected an integer in [0, 1099511627776]"},
+      {"epoch", "-1", "expected an integer in [0, 1099511627776]"},
+      {"seed", "-1", "expected an integer in [0, 18446744073709551615]"},
+      {"precision", "fp8", "expected one of fp32, bf16, fp16"},
+      {"trainer.world_size", "0", "expected an integer in [1, 65536]"},
+      {"trainer.steps_per_epoch", "0", "expected an integer in [1, 1099511627776]"},
+      {"trainer.elapsed_s", "nan", "expected a number of seconds >= 0"},
+      {"trainer.elapsed_s", "-2", "expected a number of seconds >= 0"},
+  };
+  for (const auto& [key, value, expectation] : bad) {
+    auto damaged = stored;
+    damaged[key] = value;
+    CHECK(error_message([&] { ssl::parse_metadata(damaged, "checkpoint 'c.pt'"); }) ==
+          "checkpoint 'c.pt': metadata '" + key + "' is '" + value + "', " + expectation);
+  }
+  auto unknown = stored;
+  unknown["colour"] = "blue";
+  CHECK(error_message([&] { ssl::parse_metadata(unknown, "checkpoint 'c.pt'"); }) ==
+        "checkpoint 'c.pt': metadata has an unknown key 'colour'");
+  auto missing = stored;
+  missing.erase("encoder");
+  CHECK(error_message([&] { ssl::parse_metadata(missing, "checkpoint 'c.pt'"); }) ==
+        "checkpoint 'c.pt': metadata has no 'encoder' entry");
 }

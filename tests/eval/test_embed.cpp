@@ -40,8 +40,8 @@ TEST_CASE("Embedded features round trip through HDF5 and a probe on them equals 
   const auto train = brightness_set(200, 1), test = brightness_set(70, 2);
   auto encoder = E::random_init_encoder("convnet-s", 1, 28, 3);
   auto checkpoint = ssl::make_checkpoint("convnet-s", *encoder, 1, 28);
-  checkpoint.metadata["method"] = "simclr";
-  checkpoint.metadata["normalization"] = D::to_string(D::compute_normalization(train));
+  checkpoint.metadata.method = "simclr";
+  checkpoint.metadata.normalization = D::to_string(D::compute_normalization(train));
   ssl::save_checkpoint(checkpoint, dir.file("checkpoint.pt"));
   const auto loaded = ssl::load_checkpoint(dir.file("checkpoint.pt"));
 

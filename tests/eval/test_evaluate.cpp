@@ -168,8 +168,8 @@ TEST_CASE("evaluate saves its JSON in a run directory under the name the report 
   std::ofstream(run + "/options.ini") << "method = simclr\nencoder = convnet-s\n";
   auto encoder = E::random_init_encoder("convnet-s", 1, 28, 8);
   auto checkpoint = ssl::make_checkpoint("convnet-s", *encoder, 1, 28);
-  checkpoint.metadata["method"] = "simclr";
-  checkpoint.metadata["data"] = dir.str();
+  checkpoint.metadata.method = "simclr";
+  checkpoint.metadata.data = dir.str();
   ssl::save_checkpoint(checkpoint, run + "/checkpoint.pt");
 
   const auto result = E::evaluate(E::EvalOptions()

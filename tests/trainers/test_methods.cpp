@@ -50,7 +50,7 @@ Trace train(const T::PretrainOptions& options) {
   const auto result = T::pretrain(options);
   REQUIRE(result.steps == 4 * options.loop().epochs());
   const auto checkpoint = ssl::load_checkpoint(result.checkpoint);
-  CHECK(checkpoint.meta("method") == options.method());
+  CHECK(checkpoint.metadata.method == options.method());
   auto encoder = ssl::rebuild_encoder(checkpoint);
   CHECK(encoder->forward(torch::randn({2, 1, 28, 28})).sizes() == std::vector<int64_t>{2, 256});
   const std::string metrics = options.loop().out_dir() + "/metrics.jsonl";

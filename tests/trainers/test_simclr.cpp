@@ -35,10 +35,10 @@ TEST_CASE("A short SimCLR run on a Fashion-MNIST subset lowers the loss and save
   CHECK(losses.back() < losses.front() - 0.5);
 
   const auto checkpoint = ssl::load_checkpoint(result.checkpoint);
-  CHECK(checkpoint.meta("method") == "simclr");
-  CHECK(checkpoint.meta_int("epoch") == 5);
-  CHECK(checkpoint.meta_int("step") == 40);
-  CHECK(checkpoint.meta("option.lr") == "0.001");
+  CHECK(checkpoint.metadata.method == "simclr");
+  CHECK(checkpoint.metadata.epoch == 5);
+  CHECK(checkpoint.metadata.step == 40);
+  CHECK(checkpoint.metadata.options.at("lr") == "0.001");
   CHECK(checkpoint.modules.count("head") == 1);
   auto encoder = ssl::rebuild_encoder(checkpoint);
   CHECK(encoder->forward(torch::randn({2, 1, 28, 28})).size(1) == 1024);  // convnet-w, the default

@@ -32,20 +32,19 @@ FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& 
   TORCH_CHECK(kind != Features::Encoder || checkpoint, "the encoder's features need a checkpoint");
   FeatureModel model;
   model.kind = kind;
-  model.norm = checkpoint && checkpoint->metadata.count("normalization")
-                   ? data::parse_normalization(checkpoint->meta("normalization"))
+  model.norm = checkpoint && !checkpoint->metadata.normalization.empty()
+                   ? data::parse_normalization(checkpoint->metadata.normalization)
                    : data::compute_normalization(train);
   model.described = "raw pixels";
   if (kind == Features::Encoder) {
-    TORCH_CHECK(checkpoint->meta_int("in_channels") == train.channels(), "checkpoint '", checkpoint_path,
-                "' encodes ", checkpoint->meta_int("in_channels"), "-channel images but data '", train.origin(),
-                "' has ", train.channels(), " channels");
+    const CheckpointMetadata& meta = checkpoint->metadata;
+    TORCH_CHECK(meta.in_channels == train.channels(), "checkpoint '", checkpoint_path, "' encodes ",
+                meta.in_channels, "-channel images but data '", train.origin(), "' has ", train.channels(),
+                " channels");
     model.encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
-    model.described = checkpoint->metadata.count("method")
-                          ? checkpoint->meta("method") + "/" + checkpoint->meta("encoder")
-                          : checkpoint->meta("encoder");
+    model.described = meta.method.empty() ? meta.encoder : meta.method + "/" + meta.encoder;
   } else if (kind == Features::RandomInit) {
-    const std::string name = checkpoint ? checkpoint->meta("encoder") : encoder_name;
+    const std::string name = checkpoint ? checkpoint->metadata.encoder : encoder_name;
     model.encoder = random_init_encoder(name, train.channels(), train.height(), seed);
     model.described = "random-init/" + name;
   }
@@ -64,11 +63,11 @@ ModelInput resolve_model_input(const std::string& checkpoint, const std::string&
   }
   if (!data.empty()) {
     out.data_spec = data;
-  } else if (out.checkpoint && out.checkpoint->metadata.count("data")) {
-    out.data_spec = out.checkpoint->meta("data");
+  } else if (out.checkpoint) {
+    out.data_spec = out.checkpoint->metadata.data;
   }
-  if (out.checkpoint && source.image_size() == 0) source.image_size(out.checkpoint->meta_int("image_size"));
-  if (out.checkpoint && source.channels() == 0) source.channels(out.checkpoint->meta_int("in_channels"));
+  if (out.checkpoint && source.image_size() == 0) source.image_size(out.checkpoint->metadata.image_size);
+  if (out.checkpoint && source.channels() == 0) source.channels(out.checkpoint->metadata.in_channels);
   out.source = source;
   return out;
 }
@@ -148,9 +147,9 @@ data::FeatureAttributes embed_attributes(const EmbedDataOptions& options, const 
                      {"normalization", data::to_string(model.norm)}, {"sslkit_version", SSLKIT_VERSION}};
   if (input.checkpoint) {
     attributes.text["checkpoint"] = std::filesystem::absolute(input.checkpoint_path).string();
-    for (const char* key : {"method", "encoder"}) {
-      if (input.checkpoint->metadata.count(key)) attributes.text[key] = input.checkpoint->meta(key);
-    }
+    const CheckpointMetadata& meta = input.checkpoint->metadata;
+    if (!meta.method.empty()) attributes.text["method"] = meta.method;
+    attributes.text["encoder"] = meta.encoder;
   } else if (options.features() == Features::RandomInit) {
     attributes.text["encoder"] = options.encoder();
     attributes.integers["seed"] = static_cast<int64_t>(options.seed());
