@@ -23,6 +23,8 @@ void validate(const PretrainOptions& o) {
               o.batch_size());
   TORCH_CHECK_VALUE(o.knn_subset() >= 0, "knn-subset must be >= 0 (0: all), got ", o.knn_subset());
   TORCH_CHECK_VALUE(o.max_images() >= 0, "max-images must be >= 0 (0: all), got ", o.max_images());
+  TORCH_CHECK_VALUE(o.workers() >= 0, "workers must be >= 0 (0: load in the training thread), got ", o.workers());
+  TORCH_CHECK_VALUE(o.prefetch() >= 1, "prefetch must be >= 1, got ", o.prefetch());
 }
 
 std::string text(double value) {

@@ -1,5 +1,6 @@
 // The evaluation suite: downstream scores, label-fraction subsets, the dense probe, the augmented-view probe
 // and the run report.
+#include "errors.h"
 #include "temp_dir.h"
 #include "sslkit/trainers/eval/dense_probe.h"
 #include "sslkit/trainers/eval/probe.h"
@@ -13,6 +14,7 @@
 #include <fstream>
 
 namespace E = ssl::eval;
+using ssl::testing::error_message;
 using ssl::testing::TempDir;
 
 namespace {
@@ -221,4 +223,28 @@ TEST_CASE("sslkit report reads run directories into one table", "[eval][report]"
   CHECK_THROWS_WITH(E::read_run_summaries(dir.file("none")), Catch::Contains("run directory '"));
   CHECK_THROWS_WITH(E::parse_report_format("html"),
                     Catch::Contains("unknown report format 'html': expected one of text, markdown, csv"));
+}
+
+TEST_CASE("sslkit report refuses a damaged metrics.jsonl or probe result, naming the file and line",
+          "[eval][report][errors]") {
+  TempDir dir;
+  const std::string run = dir.file("run");
+  std::filesystem::create_directories(run);
+  write(run + "/options.ini", "method = simclr\nencoder = convnet-s\n");
+  // A write cut short mid-row, as a concurrent writer or a full disk leaves it.
+  write(run + "/metrics.jsonl", "{\"epoch\":0,\"step\":10,\"loss\":5.1}\n3}\n");
+  CHECK(error_message([&] { E::read_run_summaries(run); }) ==
+        "'" + run + "/metrics.jsonl' line 2: not a metrics row (expected a JSON object with a step; the file is "
+        "damaged)");
+  write(run + "/metrics.jsonl", "{\"epoch\":0,\"step\":10,\"loss\":5.1}\n");
+  write(run + "/probe.json", "{\"task\":\"classification\",\"test_acc");
+  CHECK(error_message([&] { E::read_run_summaries(run); }) ==
+        "'" + run + "/probe.json': not a probe result (expected a JSON object with test_accuracy or mean_iou)");
+  write(run + "/probe.json", "{\"test_accuracy\":87.5}");
+  CHECK(error_message([&] { E::read_run_summaries(run); }) ==
+        "'" + run + "/probe.json': test_accuracy is '87.5', expected a number in [0, 1] (the file is damaged)");
+  write(run + "/probe.json", "{\"test_accuracy\":0.875,\"knn_accuracy\":null}");
+  const auto rows = E::read_run_summaries(run);
+  CHECK(rows[0].probe == 0.875);
+  CHECK(std::isnan(rows[0].knn));
 }

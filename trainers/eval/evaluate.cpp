@@ -41,6 +41,27 @@ struct Inputs {
   FeatureModel model;
 };
 
+// The numeric options, each against its range.
+void check_ranges(const EvalOptions& o) {
+  auto at_least = [](const char* name, int64_t value, int64_t low, const char* note) {
+    TORCH_CHECK_VALUE(value >= low, name, " must be >= ", low, note, ", got ", value);
+  };
+  auto positive = [](const char* name, double value) {
+    TORCH_CHECK_VALUE(std::isfinite(value) && value > 0, name, " must be finite and > 0, got ", value);
+  };
+  at_least("max-train", o.max_train(), 0, " (0: all)");
+  at_least("validation-size", o.validation_size(), 1, "");
+  at_least("max-iterations", o.max_iterations(), 1, "");
+  at_least("batch-size", o.batch_size(), 1, "");
+  at_least("knn-k", o.knn_k(), 0, " (0: no kNN)");
+  positive("knn-temperature", o.knn_temperature());
+  at_least("sgd-epochs", o.sgd_epochs(), 1, "");
+  positive("sgd-lr", o.sgd_learning_rate());
+  at_least("sgd-batch-size", o.sgd_batch_size(), 1, "");
+  at_least("seg-train-images", o.seg_train_images(), 1, "");
+  at_least("seg-pixels-per-image", o.seg_pixels_per_image(), 1, "");
+}
+
 void check_options(const EvalOptions& o) {
   const bool stored = o.features() == Features::Stored;
   TORCH_CHECK(!stored || (!o.train_features().empty() && !o.test_features().empty()),
@@ -61,6 +82,7 @@ void check_options(const EvalOptions& o) {
               "label fractions apply to classification only");
   TORCH_CHECK(o.mask_threshold() >= 0 && o.mask_threshold() <= 255, "mask threshold must be in 0..255, got ",
               o.mask_threshold());
+  check_ranges(o);
 }
 
 Inputs load_stored(const EvalOptions& options, EvalResult& result) {

@@ -55,22 +55,41 @@ std::map<std::string, std::string> read_ini(const fs::path& path) {
   return values;
 }
 
+bool is_object(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return first != std::string::npos && text[first] == '{' && text[last] == '}';
+}
+
+// `key`'s value as a number in [0, 1], NaN when absent or null; a value that is neither refuses `path`.
+double accuracy(const std::map<std::string, std::string>& fields, const std::string& key, const fs::path& path) {
+  const double value = number(fields, key);
+  const auto found = fields.find(key);
+  const bool absent = found == fields.end() || found->second.empty();
+  TORCH_CHECK(absent || (value >= 0 && value <= 1), "'", path.string(), "': ", key, " is '",
+              absent ? "" : found->second, "', expected a number in [0, 1] (the file is damaged)");
+  return value;
+}
+
 // Reads a probe JSON result into `summary`: top-level test/kNN accuracy and mean IoU, the label fractions.
+// A file that is not a probe result (truncated, or edited into something else) is refused naming it.
 void read_probe(const fs::path& path, RunSummary& summary) {
   const std::string json = read_text(path);
   const auto fields = parse_json_fields(json);
+  TORCH_CHECK(is_object(json) && (fields.count("test_accuracy") || fields.count("mean_iou")), "'", path.string(),
+              "': not a probe result (expected a JSON object with test_accuracy or mean_iou)");
   const auto fractions = json.find("\"label_fractions\":[");
   const double fraction = number(fields, "label_fraction");
-  if (std::isnan(fraction) || fraction == 1.0) summary.probe = number(fields, "test_accuracy");
-  summary.knn = number(fields, "knn_accuracy");
-  summary.mean_iou = number(fields, "mean_iou");
+  if (std::isnan(fraction) || fraction == 1.0) summary.probe = accuracy(fields, "test_accuracy", path);
+  summary.knn = accuracy(fields, "knn_accuracy", path);
+  summary.mean_iou = accuracy(fields, "mean_iou", path);
   if (fractions == std::string::npos) return;
   static const std::regex object(R"(\{[^{}]*\})");
   const std::string rest = json.substr(fractions, json.find(']', fractions) - fractions);
   for (auto it = std::sregex_iterator(rest.begin(), rest.end(), object); it != std::sregex_iterator(); ++it) {
     const auto row = parse_json_fields(it->str());
     const double fraction = number(row, "fraction");
-    if (fraction < 1) summary.low_label[fraction] = number(row, "test_accuracy");
+    if (fraction < 1) summary.low_label[fraction] = accuracy(row, "test_accuracy", path);
   }
 }
 
@@ -100,6 +119,21 @@ std::string fraction_header(double fraction) {
   return text;
 }
 
+// The last row of a metrics.jsonl (empty when there is none); a line that is not a row with a step refuses it.
+std::string last_metrics_row(const fs::path& path) {
+  std::ifstream metrics(path);
+  std::string last;
+  int64_t number_of_line = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    ++number_of_line;
+    if (line.empty()) continue;
+    TORCH_CHECK(is_object(line) && parse_json_fields(line).count("step"), "'", path.string(), "' line ",
+                number_of_line, ": not a metrics row (expected a JSON object with a step; the file is damaged)");
+    last = line;
+  }
+  return last;
+}
+
 }  // namespace
 
 RunSummary::RunSummary() : images_per_second(kNaN), probe(kNaN), knn(kNaN), mean_iou(kNaN) {}
@@ -112,10 +146,7 @@ std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
   const auto ini = read_ini(dir / "options.ini");
   if (ini.count("method")) base.method = ini.at("method");
   if (ini.count("encoder")) base.encoder = ini.at("encoder");
-  std::ifstream metrics(dir / "metrics.jsonl");
-  std::string last;
-  for (std::string line; std::getline(metrics, line);)
-    if (!line.empty()) last = line;
+  const std::string last = last_metrics_row(dir / "metrics.jsonl");
   if (!last.empty()) {
     const auto row = parse_json_fields(last);
     const double epoch = number(row, "epoch"), step = number(row, "step");
