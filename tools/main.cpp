@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/ssl/text.h"
 #include "sslkit/trainers/launch.h"
 #include "sslkit/version.h"
 
@@ -47,9 +48,10 @@ int dispatch(int argc, char** argv) {
                             "commands", argc, argv);
 }
 
-// Prints the error line; a rank of `sslkit launch` also records it for the launcher (kErrorFileVariable).
+// Prints the error line, its terminal control bytes escaped (an INI value cannot echo escape sequences); a rank
+// of `sslkit launch` also records it for the launcher (kErrorFileVariable).
 int fail(const std::string& what, int exit_code) {
-  const std::string line = "sslkit: error: " + first_line(what);
+  const std::string line = "sslkit: error: " + ssl::escape_bytes(first_line(what));
   std::cerr << line << "\n";
   if (const char* path = std::getenv(ssl::trainers::kErrorFileVariable)) std::ofstream(path) << line << "\n";
   return exit_code;
