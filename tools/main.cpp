@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/ssl/files.h"
 #include "sslkit/ssl/text.h"
 #include "sslkit/trainers/launch.h"
 #include "sslkit/version.h"
@@ -60,6 +61,7 @@ int fail(const std::string& what, int exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssl::set_signal_report_name("sslkit");  // SIGINT/SIGTERM name the unfinished outputs they remove
   try {
     return dispatch(argc, argv);
   } catch (const boost::program_options::error& e) {

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #ifdef SSLKIT_WITH_HDF5
 #include "sslkit/data/sources/detail/hdf5_handle.h"
+#include "sslkit/ssl/files.h"
 #endif
 
 namespace ssl::data {
@@ -74,6 +76,7 @@ herr_t read_attribute(hid_t location, const char* name, const H5A_info_t*, void*
 
 struct FeatureWriter::Impl {
   std::string path, tmp;
+  std::optional<TemporaryFileGuard> guard;
   Handle file, features, labels;
   int64_t dim = 0, n = 0;
   bool finished = false;
@@ -93,6 +96,7 @@ struct FeatureWriter::Impl {
     path = out;
     tmp = out + ".tmp." + std::to_string(::getpid());
     dim = width;
+    guard.emplace(tmp);
     Hdf5Lock lock;
     file = Handle(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
     TORCH_CHECK(file.valid(), "cannot write '", out, "': cannot create '", tmp, "'");
@@ -154,13 +158,9 @@ void FeatureWriter::finish() {
   Impl& m = *impl_;
   TORCH_CHECK(!m.finished, "cannot write '", m.path, "': the file is already finished");
   TORCH_CHECK(m.n > 0, "cannot write '", m.path, "': no feature rows to write");
-  {
-    Hdf5Lock lock;
-    m.labels.reset();
-    m.features.reset();
-  }
-  finish_atomic(m.file, m.tmp, m.path);
+  finish_atomic({&m.labels, &m.features}, m.file, m.tmp, m.path);
   m.finished = true;
+  m.guard.reset();
 }
 
 FeatureFile read_feature_file(const std::string& path, bool need_labels) {
