@@ -72,6 +72,16 @@ herr_t read_attribute(hid_t location, const char* name, const H5A_info_t*, void*
   return 0;
 }
 
+// Throws naming the first row of `features` (read from /features of `path`) that holds a NaN or an infinity.
+void check_finite_rows(const std::string& path, const torch::Tensor& features) {
+  const auto finite = torch::isfinite(features);
+  if (finite.all().item<bool>()) return;
+  const auto first = torch::logical_not(finite).nonzero()[0];
+  const int64_t row = first[0].item<int64_t>(), column = first[1].item<int64_t>();
+  TORCH_CHECK_VALUE(false, "'", path, "': dataset /features has ", features[row][column].item<float>(), " in row ",
+                    row, " (column ", column, "), expected finite values");
+}
+
 }  // namespace
 
 struct FeatureWriter::Impl {
@@ -190,6 +200,7 @@ FeatureFile read_feature_file(const std::string& path, bool need_labels) {
     TORCH_CHECK(H5Dread(features.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                         out.features.data_ptr<float>()) >= 0,
                 "'", path, "': cannot read dataset /features");
+    check_finite_rows(path, out.features);
   }
   if (has_link(file.get(), "labels")) {
     Handle set(H5Dopen2(file.get(), "labels", H5P_DEFAULT), H5Dclose);

@@ -378,6 +378,49 @@ TEST_CASE("Feature files that break the schema are refused in one line", "[data]
             "' has 2 (train and test features must come from the same encoder)");
 }
 
+TEST_CASE("Feature files holding NaN or Inf are refused naming the row", "[data][hdf5][features][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("nan.h5");
+  std::vector<float> rows(4 * 3, 0.5f);
+  std::vector<int64_t> labels{0, 1, 0, 1};
+  rows[2 * 3 + 1] = std::nanf("");
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {4, 3}, rows.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {4}, labels.data());
+  }
+  const auto refusal = [](const std::string& file) {
+    try {
+      D::read_feature_file(file, true);
+    } catch (const c10::ValueError& e) {  // a value error: exit code 2 in the CLI
+      return std::string(e.what_without_backtrace());
+    }
+    return std::string("<no value error>");
+  };
+  CHECK(refusal(path) == "'" + path + "': dataset /features has nan in row 2 (column 1), expected finite values");
+  rows[2 * 3 + 1] = 0.5f;
+  rows[3 * 3 + 0] = -std::numeric_limits<float>::infinity();
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {4, 3}, rows.data());
+  }
+  CHECK(refusal(path) == "'" + path + "': dataset /features has -inf in row 3 (column 0), expected finite values");
+}
+
+TEST_CASE("Images stored as floats, NaN or Inf among them, are refused before a pixel is read", "[data][hdf5][errors]") {
+  // /images is uint8, which holds no NaN or Inf: a float data set is refused by its type, whatever it holds.
+  TempDir dir;
+  const std::string path = dir.file("float.h5");
+  std::vector<float> pixels(2 * 2 * 2, 0.5f);
+  pixels[5] = std::nanf("");
+  pixels[6] = std::numeric_limits<float>::infinity();
+  {
+    RawFile file(path);
+    add_dataset(file.id, "images", H5T_NATIVE_FLOAT, {2, 2, 2, 1}, pixels.data());
+  }
+  CHECK(error_message([&] { D::Hdf5Source s(path); }) == "'" + path + "': dataset /images has type float32, expected uint8");
+}
+
 namespace {
 
 // Runs `write` in a child process that may write 64 KiB per file (RLIMIT_FSIZE, SIGXFSZ ignored: writes past it
