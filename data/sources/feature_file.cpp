@@ -82,6 +82,30 @@ void check_finite_rows(const std::string& path, const torch::Tensor& features) {
                     row, " (column ", column, "), expected finite values");
 }
 
+// Reads /labels of `file` (at `path`), which must hold `n` labels >= 0.
+torch::Tensor read_feature_labels(hid_t file, const std::string& path, int64_t n) {
+  Handle set(H5Dopen2(file, "labels", H5P_DEFAULT), H5Dclose);
+  TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
+  Handle type(H5Dget_type(set.get()), H5Tclose);
+  TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
+              type_name(type.get()), ", expected int64");
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  const auto dims = dims_of(space.get());
+  TORCH_CHECK(dims.size() == 1, "'", path, "': dataset /labels has rank ", dims.size(), " (shape ",
+              shape_text(dims), "), expected 1 ([N])");
+  TORCH_CHECK(static_cast<int64_t>(dims[0]) == n, "'", path, "': dataset /labels holds ", dims[0],
+              " labels but /features holds ", n, " rows");
+  auto labels = torch::empty({n}, torch::kInt64);
+  TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data_ptr<int64_t>()) >= 0,
+              "'", path, "': cannot read dataset /labels");
+  const int64_t* values = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(values[i] >= 0, "'", path, "': dataset /labels has label ", values[i], " at index ", i,
+                ", expected >= 0");
+  }
+  return labels;
+}
+
 }  // namespace
 
 struct FeatureWriter::Impl {
@@ -203,25 +227,7 @@ FeatureFile read_feature_file(const std::string& path, bool need_labels) {
     check_finite_rows(path, out.features);
   }
   if (has_link(file.get(), "labels")) {
-    Handle set(H5Dopen2(file.get(), "labels", H5P_DEFAULT), H5Dclose);
-    TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
-    Handle type(H5Dget_type(set.get()), H5Tclose);
-    TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
-                type_name(type.get()), ", expected int64");
-    Handle space(H5Dget_space(set.get()), H5Sclose);
-    const auto dims = dims_of(space.get());
-    TORCH_CHECK(dims.size() == 1, "'", path, "': dataset /labels has rank ", dims.size(), " (shape ",
-                shape_text(dims), "), expected 1 ([N])");
-    TORCH_CHECK(static_cast<int64_t>(dims[0]) == n, "'", path, "': dataset /labels holds ", dims[0],
-                " labels but /features holds ", n, " rows");
-    out.labels = torch::empty({n}, torch::kInt64);
-    TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.labels.data_ptr<int64_t>()) >= 0,
-                "'", path, "': cannot read dataset /labels");
-    const int64_t* labels = out.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      TORCH_CHECK(labels[i] >= 0, "'", path, "': dataset /labels has label ", labels[i], " at index ", i,
-                  ", expected >= 0");
-    }
+    out.labels = read_feature_labels(file.get(), path, n);
   } else {
     TORCH_CHECK(!need_labels, "'", path, "': no dataset /labels (the probe needs labels: expected int64 [N])");
   }

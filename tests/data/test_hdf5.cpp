@@ -403,6 +403,7 @@ TEST_CASE("Feature files holding NaN or Inf are refused naming the row", "[data]
   {
     RawFile file(path);
     add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {4, 3}, rows.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {4}, labels.data());
   }
   CHECK(refusal(path) == "'" + path + "': dataset /features has -inf in row 3 (column 0), expected finite values");
 }
