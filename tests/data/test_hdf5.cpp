@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -429,6 +430,7 @@ namespace {
 std::pair<int, std::string> write_on_full_disk(const std::function<void()>& write) {
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
+  std::fflush(nullptr);  // the child's exit() flushes its copy of the buffers: nothing may be printed twice
   const pid_t child = fork();
   if (child == 0) {
     close(pipe_fds[0]);
