@@ -8,16 +8,105 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 namespace ssl {
+namespace {
+
+// The temporaries guarded by TemporaryFileGuard. The signal handler reads only `live` and `path`: a slot's path
+// is written before it is marked live and unmarked before it is reused.
+constexpr int kGuardSlots = 16;
+constexpr size_t kGuardPathBytes = 4096;
+struct GuardSlot {
+  std::atomic<bool> live{false};
+  bool taken = false;  // under g_guard_mutex
+  char path[kGuardPathBytes] = {0};
+};
+GuardSlot g_guards[kGuardSlots];
+std::mutex g_guard_mutex;
+int g_guard_count = 0;
+std::atomic<const char*> g_report_name{nullptr};
+constexpr int kGuardedSignals[2] = {SIGINT, SIGTERM};
+
+void write_stderr(const char* text) {
+  for (size_t left = std::strlen(text); left > 0;) {
+    const ssize_t n = ::write(STDERR_FILENO, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// Async-signal-safe: unlink, write, sigaction and raise only.
+extern "C" void remove_guarded_temporaries(int signal) {
+  const char* name = g_report_name.load();
+  for (auto& slot : g_guards) {
+    if (!slot.live.load() || ::unlink(slot.path) != 0 || !name || !*name) continue;
+    write_stderr(name);
+    write_stderr(signal == SIGINT ? ": interrupted (SIGINT); removed the unfinished '"
+                                  : ": terminated (SIGTERM); removed the unfinished '");
+    write_stderr(slot.path);
+    write_stderr("'\n");
+  }
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  sigaction(signal, &action, nullptr);
+  ::raise(signal);  // delivered with the default action once the handler returns
+}
+
+// Installs the handler for each guarded signal that has its default action (install) or puts the default back
+// where the handler is still ours (!install). Caller holds g_guard_mutex.
+void set_guard_handlers(bool install) {
+  for (const int signal : kGuardedSignals) {
+    struct sigaction current {};
+    sigaction(signal, nullptr, &current);
+    const bool ours = current.sa_handler == remove_guarded_temporaries;
+    if (install ? current.sa_handler != SIG_DFL : !ours) continue;
+    struct sigaction action {};
+    action.sa_handler = install ? remove_guarded_temporaries : SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = install ? SA_RESTART : 0;
+    sigaction(signal, &action, nullptr);
+  }
+}
+
+}  // namespace
+
+TemporaryFileGuard::TemporaryFileGuard(const std::string& path) {
+  if (path.size() >= kGuardPathBytes) return;
+  std::lock_guard<std::mutex> lock(g_guard_mutex);
+  for (int i = 0; i < kGuardSlots; ++i) {
+    GuardSlot& slot = g_guards[i];
+    if (slot.taken) continue;
+    slot.taken = true;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.live.store(true);
+    slot_ = i;
+    if (g_guard_count++ == 0) set_guard_handlers(true);
+    return;
+  }
+}
+
+TemporaryFileGuard::~TemporaryFileGuard() {
+  if (slot_ < 0) return;
+  std::lock_guard<std::mutex> lock(g_guard_mutex);
+  g_guards[slot_].live.store(false);
+  g_guards[slot_].taken = false;
+  if (--g_guard_count == 0) set_guard_handlers(false);
+}
+
+void set_signal_report_name(const char* name) { g_report_name.store(name); }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const TemporaryFileGuard guard(tmp);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   TORCH_CHECK(fd >= 0, "cannot write '", path, "': ", std::strerror(errno));
   size_t written = 0;

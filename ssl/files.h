@@ -19,6 +19,28 @@ void ensure_directory(const std::string& dir);
 /// died mid-write, for PIDs that no longer run; returns how many it removed.
 int64_t remove_stale_temporaries(const std::string& dir);
 
+/// Removes the temporary file at `path` if SIGINT or SIGTERM ends the process while the guard lives. Where the
+/// signal has its default action the first guard installs a handler (the last guard puts the default back) that
+/// unlinks every guarded file, prints one line per file it removed when `set_signal_report_name` named the
+/// program, and ends the process by the same signal. A handler already installed, such as the training loop's
+/// (which stops after a step), is left in place. Up to 16 guards live at once; further ones guard nothing.
+class TemporaryFileGuard {
+ public:
+  /// Guards `path` (which need not exist yet).
+  explicit TemporaryFileGuard(const std::string& path);
+  ~TemporaryFileGuard();
+  TemporaryFileGuard(const TemporaryFileGuard&) = delete;
+  TemporaryFileGuard& operator=(const TemporaryFileGuard&) = delete;
+
+ private:
+  int slot_ = -1;
+};
+
+/// Names the program in the line a signal prints for each guarded temporary it removes
+/// (`NAME: terminated (SIGTERM); removed the unfinished 'PATH'`); null or "" (the default) prints nothing.
+/// `name` must outlive every guard.
+void set_signal_report_name(const char* name);
+
 /// An exclusive lock on a directory (a run directory being written), held for the object's lifetime through
 /// `flock` on DIR/.lock, which records the holder's PID and is removed on release. A second lock on the same
 /// directory, from this or another process, throws one line naming the holder.

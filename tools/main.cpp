@@ -3,6 +3,8 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/ssl/files.h"
+#include "sslkit/ssl/text.h"
 #include "sslkit/trainers/launch.h"
 #include "sslkit/version.h"
 
@@ -47,9 +49,10 @@ int dispatch(int argc, char** argv) {
                             "commands", argc, argv);
 }
 
-// Prints the error line; a rank of `sslkit launch` also records it for the launcher (kErrorFileVariable).
+// Prints the error line, its terminal control bytes escaped (an INI value cannot echo escape sequences); a rank
+// of `sslkit launch` also records it for the launcher (kErrorFileVariable).
 int fail(const std::string& what, int exit_code) {
-  const std::string line = "sslkit: error: " + first_line(what);
+  const std::string line = "sslkit: error: " + ssl::escape_bytes(first_line(what));
   std::cerr << line << "\n";
   if (const char* path = std::getenv(ssl::trainers::kErrorFileVariable)) std::ofstream(path) << line << "\n";
   return exit_code;
@@ -58,6 +61,7 @@ int fail(const std::string& what, int exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssl::set_signal_report_name("sslkit");  // SIGINT/SIGTERM name the unfinished outputs they remove
   try {
     return dispatch(argc, argv);
   } catch (const boost::program_options::error& e) {

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #ifdef SSLKIT_WITH_HDF5
 #include "sslkit/data/sources/detail/hdf5_handle.h"
+#include "sslkit/ssl/files.h"
 #endif
 
 namespace ssl::data {
@@ -70,10 +72,45 @@ herr_t read_attribute(hid_t location, const char* name, const H5A_info_t*, void*
   return 0;
 }
 
+// Throws naming the first row of `features` (read from /features of `path`) that holds a NaN or an infinity.
+void check_finite_rows(const std::string& path, const torch::Tensor& features) {
+  const auto finite = torch::isfinite(features);
+  if (finite.all().item<bool>()) return;
+  const auto first = torch::logical_not(finite).nonzero()[0];
+  const int64_t row = first[0].item<int64_t>(), column = first[1].item<int64_t>();
+  TORCH_CHECK_VALUE(false, "'", path, "': dataset /features has ", features[row][column].item<float>(), " in row ",
+                    row, " (column ", column, "), expected finite values");
+}
+
+// Reads /labels of `file` (at `path`), which must hold `n` labels >= 0.
+torch::Tensor read_feature_labels(hid_t file, const std::string& path, int64_t n) {
+  Handle set(H5Dopen2(file, "labels", H5P_DEFAULT), H5Dclose);
+  TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
+  Handle type(H5Dget_type(set.get()), H5Tclose);
+  TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
+              type_name(type.get()), ", expected int64");
+  Handle space(H5Dget_space(set.get()), H5Sclose);
+  const auto dims = dims_of(space.get());
+  TORCH_CHECK(dims.size() == 1, "'", path, "': dataset /labels has rank ", dims.size(), " (shape ",
+              shape_text(dims), "), expected 1 ([N])");
+  TORCH_CHECK(static_cast<int64_t>(dims[0]) == n, "'", path, "': dataset /labels holds ", dims[0],
+              " labels but /features holds ", n, " rows");
+  auto labels = torch::empty({n}, torch::kInt64);
+  TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data_ptr<int64_t>()) >= 0,
+              "'", path, "': cannot read dataset /labels");
+  const int64_t* values = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(values[i] >= 0, "'", path, "': dataset /labels has label ", values[i], " at index ", i,
+                ", expected >= 0");
+  }
+  return labels;
+}
+
 }  // namespace
 
 struct FeatureWriter::Impl {
   std::string path, tmp;
+  std::optional<TemporaryFileGuard> guard;
   Handle file, features, labels;
   int64_t dim = 0, n = 0;
   bool finished = false;
@@ -93,6 +130,7 @@ struct FeatureWriter::Impl {
     path = out;
     tmp = out + ".tmp." + std::to_string(::getpid());
     dim = width;
+    guard.emplace(tmp);
     Hdf5Lock lock;
     file = Handle(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
     TORCH_CHECK(file.valid(), "cannot write '", out, "': cannot create '", tmp, "'");
@@ -154,13 +192,9 @@ void FeatureWriter::finish() {
   Impl& m = *impl_;
   TORCH_CHECK(!m.finished, "cannot write '", m.path, "': the file is already finished");
   TORCH_CHECK(m.n > 0, "cannot write '", m.path, "': no feature rows to write");
-  {
-    Hdf5Lock lock;
-    m.labels.reset();
-    m.features.reset();
-  }
-  finish_atomic(m.file, m.tmp, m.path);
+  finish_atomic({&m.labels, &m.features}, m.file, m.tmp, m.path);
   m.finished = true;
+  m.guard.reset();
 }
 
 FeatureFile read_feature_file(const std::string& path, bool need_labels) {
@@ -190,27 +224,10 @@ FeatureFile read_feature_file(const std::string& path, bool need_labels) {
     TORCH_CHECK(H5Dread(features.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                         out.features.data_ptr<float>()) >= 0,
                 "'", path, "': cannot read dataset /features");
+    check_finite_rows(path, out.features);
   }
   if (has_link(file.get(), "labels")) {
-    Handle set(H5Dopen2(file.get(), "labels", H5P_DEFAULT), H5Dclose);
-    TORCH_CHECK(set.valid(), "'", path, "': /labels is not a dataset (expected int64 [N])");
-    Handle type(H5Dget_type(set.get()), H5Tclose);
-    TORCH_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, "'", path, "': dataset /labels has type ",
-                type_name(type.get()), ", expected int64");
-    Handle space(H5Dget_space(set.get()), H5Sclose);
-    const auto dims = dims_of(space.get());
-    TORCH_CHECK(dims.size() == 1, "'", path, "': dataset /labels has rank ", dims.size(), " (shape ",
-                shape_text(dims), "), expected 1 ([N])");
-    TORCH_CHECK(static_cast<int64_t>(dims[0]) == n, "'", path, "': dataset /labels holds ", dims[0],
-                " labels but /features holds ", n, " rows");
-    out.labels = torch::empty({n}, torch::kInt64);
-    TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.labels.data_ptr<int64_t>()) >= 0,
-                "'", path, "': cannot read dataset /labels");
-    const int64_t* labels = out.labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      TORCH_CHECK(labels[i] >= 0, "'", path, "': dataset /labels has label ", labels[i], " at index ", i,
-                  ", expected >= 0");
-    }
+    out.labels = read_feature_labels(file.get(), path, n);
   } else {
     TORCH_CHECK(!need_labels, "'", path, "': no dataset /labels (the probe needs labels: expected int64 [N])");
   }

@@ -21,7 +21,8 @@ struct FeatureAttributes {
 };
 
 /// Writes a feature file incrementally and atomically: rows go to a temporary file beside `path` that `finish`
-/// renames over it; a writer destroyed before `finish` removes the temporary file.
+/// renames over it; a writer destroyed before `finish`, or a SIGINT / SIGTERM meanwhile (ssl::TemporaryFileGuard),
+/// removes the temporary file. Every write, the flush and every close are checked.
 class FeatureWriter {
  public:
   /// Starts a file of `dim`-wide rows, with /labels when `labelled`, and the attributes.
@@ -54,7 +55,8 @@ struct FeatureFile {
 };
 
 /// Reads and validates a feature file; throws one line naming the file, the data set, the value and what was
-/// expected (rank, dtype, row counts; a missing /labels when `need_labels`).
+/// expected (rank, dtype, row counts; a missing /labels when `need_labels`), and a value error (c10::ValueError)
+/// naming the row and column of a NaN or Inf in /features.
 FeatureFile read_feature_file(const std::string& path, bool need_labels);
 
 /// Checks that test features can be scored by a probe fitted on train features (same width); throws one line

@@ -1,6 +1,7 @@
 #include "sslkit/data/sources/hdf5.h"
 
 #include "sslkit/data/sources/detail/hdf5_handle.h"
+#include "sslkit/ssl/files.h"
 
 #include <c10/util/Exception.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 namespace ssl::data {
 
@@ -238,10 +240,10 @@ void Hdf5Source::read(const int64_t* indices, int64_t count, uint8_t* pixels, in
 
 struct Hdf5Writer::Impl {
   std::string path, tmp;
+  std::optional<TemporaryFileGuard> guard;
   Handle file, images, labels, masks;
   int64_t h = 0, w = 0, c = 0, n = 0;
   bool labelled = false, finished = false;
-
 };
 
 Hdf5Writer::Hdf5Writer(const std::string& path, int64_t height, int64_t width, int64_t channels, bool labelled,
@@ -281,6 +283,7 @@ void Hdf5Writer::create(const std::string& path, int64_t height, int64_t width, 
   m.w = width;
   m.c = channels;
   m.labelled = labelled;
+  m.guard.emplace(m.tmp);
   Hdf5Lock lock;
   m.file = Handle(H5Fcreate(m.tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   TORCH_CHECK(m.file.valid(), "cannot write '", path, "': cannot create '", m.tmp, "'");
@@ -351,14 +354,9 @@ void Hdf5Writer::finish() {
   Impl& m = *impl_;
   TORCH_CHECK(!m.finished, "cannot write '", m.path, "': the file is already finished");
   TORCH_CHECK(m.n > 0, "cannot write '", m.path, "': no images to write");
-  {
-    Hdf5Lock lock;
-    m.labels.reset();
-    m.images.reset();
-    m.masks.reset();
-  }
-  finish_atomic(m.file, m.tmp, m.path);
+  finish_atomic({&m.labels, &m.images, &m.masks}, m.file, m.tmp, m.path);
   m.finished = true;
+  m.guard.reset();
 }
 
 void write_hdf5(const std::string& path, const Source& source, const Hdf5WriteOptions& options,

@@ -56,7 +56,8 @@ struct Hdf5WriteOptions {
 };
 
 /// Writes the schema incrementally and atomically: images go to a temporary file beside `path` that
-/// `finish` renames over it; a writer destroyed before `finish` removes the temporary file.
+/// `finish` renames over it; a writer destroyed before `finish`, or a SIGINT / SIGTERM meanwhile
+/// (ssl::TemporaryFileGuard), removes the temporary file. Every write, the flush and every close are checked.
 class Hdf5Writer {
  public:
   /// Starts a file of images H x W x C, with a /labels data set when `labelled` and /classes when not empty.

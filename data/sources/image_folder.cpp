@@ -1,5 +1,7 @@
 #include "sslkit/data/sources/image_folder.h"
 
+#include "sslkit/ssl/text.h"
+
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <opencv2/core.hpp>
@@ -127,6 +129,10 @@ ImageFolderListing list_image_folder(const std::string& root) {
   }
   std::sort(listing.classes.begin(), listing.classes.end());
   std::sort(loose.begin(), loose.end());
+  for (const auto& name : listing.classes) {
+    TORCH_CHECK(ssl::is_valid_utf8(name), "image folder '", root, "': class folder '", ssl::escape_bytes(name),
+                "' is not valid UTF-8 (class names are stored as UTF-8): rename it");
+  }
   if (listing.classes.empty()) {
     listing.files = sorted_files(root, /*recursive=*/false);
   } else {

@@ -12,10 +12,18 @@
 #include <catch2/catch.hpp>
 #include <hdf5.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
+#include <functional>
+#include <limits>
+#include <utility>
 
 namespace D = ssl::data;
 using ssl::testing::error_message;
@@ -369,4 +377,99 @@ TEST_CASE("Feature files that break the schema are refused in one line", "[data]
   CHECK(error_message([&] { D::check_same_width(narrow, wide); }) ==
         "'" + dir.file("wide.h5") + "': dataset /features has 3 columns but '" + path +
             "' has 2 (train and test features must come from the same encoder)");
+}
+
+TEST_CASE("Feature files holding NaN or Inf are refused naming the row", "[data][hdf5][features][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("nan.h5");
+  std::vector<float> rows(4 * 3, 0.5f);
+  std::vector<int64_t> labels{0, 1, 0, 1};
+  rows[2 * 3 + 1] = std::nanf("");
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {4, 3}, rows.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {4}, labels.data());
+  }
+  const auto refusal = [](const std::string& file) {
+    try {
+      D::read_feature_file(file, true);
+    } catch (const c10::ValueError& e) {  // a value error: exit code 2 in the CLI
+      return std::string(e.what_without_backtrace());
+    }
+    return std::string("<no value error>");
+  };
+  CHECK(refusal(path) == "'" + path + "': dataset /features has nan in row 2 (column 1), expected finite values");
+  rows[2 * 3 + 1] = 0.5f;
+  rows[3 * 3 + 0] = -std::numeric_limits<float>::infinity();
+  {
+    RawFile file(path);
+    add_dataset(file.id, "features", H5T_NATIVE_FLOAT, {4, 3}, rows.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {4}, labels.data());
+  }
+  CHECK(refusal(path) == "'" + path + "': dataset /features has -inf in row 3 (column 0), expected finite values");
+}
+
+TEST_CASE("Images stored as floats, NaN or Inf among them, are refused before a pixel is read", "[data][hdf5][errors]") {
+  // /images is uint8, which holds no NaN or Inf: a float data set is refused by its type, whatever it holds.
+  TempDir dir;
+  const std::string path = dir.file("float.h5");
+  std::vector<float> pixels(2 * 2 * 2, 0.5f);
+  pixels[5] = std::nanf("");
+  pixels[6] = std::numeric_limits<float>::infinity();
+  {
+    RawFile file(path);
+    add_dataset(file.id, "images", H5T_NATIVE_FLOAT, {2, 2, 2, 1}, pixels.data());
+  }
+  CHECK(error_message([&] { D::Hdf5Source s(path); }) == "'" + path + "': dataset /images has type float32, expected uint8");
+}
+
+namespace {
+
+// Runs `write` in a child process that may write 64 KiB per file (RLIMIT_FSIZE, SIGXFSZ ignored: writes past it
+// fail with EFBIG, as on a full disk); returns the child's wait status and the error message it caught.
+std::pair<int, std::string> write_on_full_disk(const std::function<void()>& write) {
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  std::fflush(nullptr);  // the child's exit() flushes its copy of the buffers: nothing may be printed twice
+  const pid_t child = fork();
+  if (child == 0) {
+    close(pipe_fds[0]);
+    std::signal(SIGXFSZ, SIG_IGN);
+    const struct rlimit limit {64 << 10, 64 << 10};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    const std::string message = error_message(write);
+    const ssize_t n = ::write(pipe_fds[1], message.data(), message.size());
+    exit(n == static_cast<ssize_t>(message.size()) ? 0 : 3);  // exit(), not _exit(): libraries' teardown runs
+  }
+  close(pipe_fds[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, static_cast<size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return {status, message};
+}
+
+}  // namespace
+
+TEST_CASE("HDF5 writers on a full disk throw naming the file, leave nothing and exit cleanly", "[data][hdf5][errors]") {
+  TempDir dir;
+  // 256 images of 28x28 (196 KiB) fit HDF5's 1 MiB chunk cache: they reach the disk when the file is flushed.
+  const auto set = random_set(256, 28, 28, 1, 10);
+  const std::string images = dir.file("images.h5");
+  const auto [image_status, image_error] = write_on_full_disk([&] { D::write_hdf5(images, D::MemorySource(set)); });
+  CHECK(WIFEXITED(image_status));
+  CHECK(image_error.rfind("cannot write '" + images + "': flushing '" + images + ".tmp.", 0) == 0);
+  CHECK(image_error.find("' failed (File too large)") != std::string::npos);
+  const std::string features = dir.file("features.h5");
+  const auto [feature_status, feature_error] = write_on_full_disk([&] {
+    D::FeatureWriter writer(features, 256, true, {});
+    writer.append(torch::ones({256, 256}), torch::zeros({256}, torch::kInt64));
+    writer.finish();
+  });
+  CHECK(WIFEXITED(feature_status));
+  CHECK(feature_error.rfind("cannot write '" + features + "': flushing '" + features + ".tmp.", 0) == 0);
+  CHECK(feature_error.find("' failed (File too large)") != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir.str()));
 }

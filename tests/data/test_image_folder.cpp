@@ -123,3 +123,15 @@ TEST_CASE("Image folder layouts that cannot be read are refused in one line", "[
   CHECK(error_message([&] { D::ImageFolderSource s(dir.str()); }) ==
         "image folder '" + dir.str() + "' holds no readable images (unreadable files: 1)");
 }
+
+TEST_CASE("A class folder whose name is not UTF-8 is refused, its bad bytes escaped", "[data][image_folder][errors]") {
+  // /classes holds UTF-8 strings: "café" in Latin-1 ("caf\xe9") would be stored undecodable.
+  TempDir dir;
+  write_image(dir.file("caf\xe9/a.png"), 2, 2, 0);
+  write_image(dir.file("caf\xc3\xa9/a.png"), 2, 2, 0);
+  CHECK(error_message([&] { D::list_image_folder(dir.str()); }) ==
+        "image folder '" + dir.str() + "': class folder 'caf\\xe9' is not valid UTF-8 (class names are stored as UTF-8): "
+        "rename it");
+  std::filesystem::remove_all(dir.file("caf\xe9"));
+  CHECK(D::list_image_folder(dir.str()).classes == std::vector<std::string>{"caf\xc3\xa9"});
+}

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -18,10 +19,16 @@
 namespace ssl::data::hdf5 {
 
 /// Every libhdf5 call runs under this lock, with HDF5's own error-stack printing off (the setting is
-/// per thread in thread-safe builds, hence set on every entry): users see our one line only.
+/// per thread in thread-safe builds, hence set on every entry): users see our one line only. The first lock
+/// also keeps libhdf5 from closing files at process exit: a file whose close failed (a full disk) is
+/// closed again there and crashes the library, while every file we write is closed or removed by its writer.
 class Hdf5Lock {
  public:
-  Hdf5Lock() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  Hdf5Lock() : lock_(mutex()) {
+    static const bool no_atexit = H5dont_atexit() >= 0;
+    (void)no_atexit;
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
 
  private:
   static std::recursive_mutex& mutex() {
@@ -31,7 +38,8 @@ class Hdf5Lock {
   std::lock_guard<std::recursive_mutex> lock_;
 };
 
-/// Closes an HDF5 identifier with the matching function at scope exit.
+/// Closes an HDF5 identifier with the matching function once: by `close` (which says whether it worked) or at
+/// scope exit.
 class Handle {
  public:
   Handle() = default;
@@ -45,11 +53,18 @@ class Handle {
     return *this;
   }
   ~Handle() { reset(); }
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
+  /// Closes the identifier, ignoring a failure (after an error, when the file is discarded anyway).
+  void reset() { close(); }
+  /// Closes the identifier; false when the close failed (a data set or file close writes what is still cached).
+  /// Closed either way: the identifier is never closed twice.
+  bool close() {
+    const bool ok = id_ < 0 || !close_ || close_(id_) >= 0;
     id_ = -1;
+    return ok;
   }
+  /// The identifier (-1 when closed).
   hid_t get() const { return id_; }
+  /// Whether it holds an open identifier.
   bool valid() const { return id_ >= 0; }
 
  private:
@@ -94,6 +109,33 @@ inline std::string shape_text(const std::vector<hsize_t>& dims) {
 /// Whether `file` has a link called `name`.
 inline bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
 
+/// The system error behind the failure now on HDF5's error stack (as "No space left on device"), or "" when the
+/// stack names none. Call right after the failed call: the next libhdf5 call clears the stack.
+inline std::string system_error_on_stack() {
+  std::string reason;
+  const auto visit = [](unsigned, const H5E_error2_t* error, void* out) -> herr_t {
+    static const char kKey[] = "error message = '";
+    const char* at = error->desc ? std::strstr(error->desc, kKey) : nullptr;
+    if (at) {
+      at += sizeof kKey - 1;
+      const char* end = std::strchr(at, '\'');
+      *static_cast<std::string*>(out) = end ? std::string(at, end) : std::string(at);
+      return 1;  // stop at the innermost error that names one
+    }
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, visit, &reason);
+  return reason;
+}
+
+/// Throws "cannot write 'PATH': STEP failed (REASON)" unless `ok`; REASON is the system error HDF5 met, or
+/// "disk full?" when it names none.
+inline void check_write(bool ok, const std::string& path, const std::string& step) {
+  if (ok) return;
+  const std::string reason = system_error_on_stack();
+  TORCH_CHECK(false, "cannot write '", path, "': ", step, " failed (", reason.empty() ? "disk full?" : reason, ")");
+}
+
 /// Grows `set` to `extent_after` and writes `data` (of `memory_type`, shape `count`) at `start`; throws naming
 /// `path` and the data set `name` when that fails.
 inline void extend_and_write(const std::string& path, hid_t set, int rank, const hsize_t* extent_after,
@@ -109,23 +151,26 @@ inline void extend_and_write(const std::string& path, hid_t set, int rank, const
          H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
          H5Dwrite(set, memory_type, memory.get(), file_space.get(), H5P_DEFAULT, data) >= 0;
   }
-  TORCH_CHECK(ok, "cannot write '", path, "': writing ", name, " failed (disk full?)");
+  check_write(ok, path, std::string("writing ") + name);
 }
 
-/// Flushes and closes `file` (written at `tmp`), syncs `tmp` to disk and renames it to `path`; throws naming
-/// `path` when any step fails. The caller has closed the file's data sets.
-inline void finish_atomic(Handle& file, const std::string& tmp, const std::string& path) {
+/// Flushes `file` (written at `tmp`) while its data sets are open, closes the data sets and the file, syncs
+/// `tmp` to disk and renames it to `path`; throws naming `path` when any step fails (the caller then removes
+/// `tmp`).
+inline void finish_atomic(std::initializer_list<Handle*> sets, Handle& file, const std::string& tmp,
+                          const std::string& path) {
   {
     Hdf5Lock lock;
-    const bool flushed = H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0;
-    file.reset();
-    TORCH_CHECK(flushed, "cannot write '", path, "': flushing '", tmp, "' failed (disk full?)");
+    check_write(H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0, path, "flushing '" + tmp + "'");
+    for (Handle* set : sets) check_write(set->close(), path, "closing a data set of '" + tmp + "'");
+    check_write(file.close(), path, "closing '" + tmp + "'");
   }
   const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
   const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int err = errno;
   if (fd >= 0) ::close(fd);
-  TORCH_CHECK(synced && std::rename(tmp.c_str(), path.c_str()) == 0, "cannot write '", path, "': ",
-              std::strerror(errno));
+  TORCH_CHECK(synced, "cannot write '", path, "': syncing '", tmp, "' failed (", std::strerror(err), ")");
+  TORCH_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot write '", path, "': ", std::strerror(errno));
 }
 
 /// Creates dataset /`name` of `type` whose rows have shape `row_shape`, empty and extendible along its first axis,
