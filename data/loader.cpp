@@ -10,9 +10,9 @@ namespace ssl::data {
 Loader::Loader(std::shared_ptr<const Source> source, std::shared_ptr<const ViewMaker> maker, LoaderOptions options)
     : source_(std::move(source)), maker_(std::move(maker)), options_(std::move(options)) {
   TORCH_CHECK(source_ && source_->size() > 0, "Loader: no source images");
-  TORCH_CHECK(options_.batch_size() > 0, "Loader: batch size must be > 0, got ", options_.batch_size());
-  TORCH_CHECK(options_.workers() >= 0, "Loader: workers must be >= 0, got ", options_.workers());
-  TORCH_CHECK(options_.prefetch() > 0, "Loader: prefetch must be > 0, got ", options_.prefetch());
+  TORCH_CHECK_VALUE(options_.batch_size() > 0, "Loader: batch size must be > 0, got ", options_.batch_size());
+  TORCH_CHECK_VALUE(options_.workers() >= 0, "Loader: workers must be >= 0, got ", options_.workers());
+  TORCH_CHECK_VALUE(options_.prefetch() > 0, "Loader: prefetch must be > 0, got ", options_.prefetch());
   TORCH_CHECK(options_.num_shards() >= 1 && options_.shard() >= 0 && options_.shard() < options_.num_shards(),
               "Loader: shard ", options_.shard(), " of ", options_.num_shards(), " is not in 0..num_shards-1");
   TORCH_CHECK(options_.num_shards() == 1 || options_.drop_last(), "Loader: sharding needs drop_last");

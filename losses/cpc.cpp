@@ -13,7 +13,7 @@ namespace ssl::losses {
 CPCImpl::CPCImpl(CPCOptions options_) : options(options_) { reset(); }
 
 void CPCImpl::reset() {
-  TORCH_CHECK(options.dim() > 0 && options.context_dim() > 0 && options.steps() >= 1,
+  TORCH_CHECK_VALUE(options.dim() > 0 && options.context_dim() > 0 && options.steps() >= 1,
               "CPC: dim and context_dim must be > 0 and steps >= 1, got dim ", options.dim(), ", context_dim ",
               options.context_dim(), ", steps ", options.steps());
   context = register_module(

@@ -12,7 +12,7 @@ namespace ssl::losses {
 namespace {
 
 void check_options(const CriticOptions& o, const char* module) {
-  TORCH_CHECK(o.x_dim() > 0 && o.y_dim() > 0, module, ": x_dim and y_dim must be > 0, got ", o.x_dim(), " and ",
+  TORCH_CHECK_VALUE(o.x_dim() > 0 && o.y_dim() > 0, module, ": x_dim and y_dim must be > 0, got ", o.x_dim(), " and ",
               o.y_dim());
   TORCH_CHECK(o.hidden_dim() > 0 && o.layers() >= 1 && o.embed_dim() > 0, module,
               ": hidden_dim, layers and embed_dim must be >= 1, got ", o.hidden_dim(), ", ", o.layers(), " and ",

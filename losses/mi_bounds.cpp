@@ -51,7 +51,7 @@ at::Tensor mi_jsd(const at::Tensor& scores) {
 MINEImpl::MINEImpl(MINEOptions options_) : options(options_) { reset(); }
 
 void MINEImpl::reset() {
-  TORCH_CHECK(options.ema_decay() >= 0 && options.ema_decay() < 1, "MINE: ema_decay must be in [0, 1), got ",
+  TORCH_CHECK_VALUE(options.ema_decay() >= 0 && options.ema_decay() < 1, "MINE: ema_decay must be in [0, 1), got ",
               options.ema_decay());
   log_ema_ = register_buffer("log_ema", at::full({}, -std::numeric_limits<double>::infinity(),
                                                  at::TensorOptions().dtype(at::kDouble)));

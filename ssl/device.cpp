@@ -4,6 +4,9 @@
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
 
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <thread>
 
 namespace ssl {
@@ -50,6 +53,24 @@ int set_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return threads;
+}
+
+int64_t available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    long long kilobytes = 0;
+    if (std::sscanf(line.c_str(), "MemAvailable: %lld kB", &kilobytes) == 1) return kilobytes * 1024;
+  }
+  return -1;
+}
+
+void check_memory(double bytes, int64_t available, const std::string& what) {
+  if (available < 0 || bytes <= static_cast<double>(available)) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  char text[128];
+  std::snprintf(text, sizeof text, "%.1f GiB, more than the %.1f GiB of memory available", bytes / kGiB,
+                static_cast<double>(available) / kGiB);
+  TORCH_CHECK_VALUE(false, what, " needs ", text);
 }
 
 }  // namespace ssl

@@ -1,6 +1,7 @@
 #pragma once
 #include <c10/core/Device.h>
 
+#include <cstdint>
 #include <string>
 
 namespace ssl {
@@ -33,5 +34,12 @@ c10::Device resolve_device(const std::string& spec);
 
 /// Sets LibTorch's intra-op thread count; `threads` <= 0 means all hardware threads. Returns the count set.
 int set_threads(int threads);
+
+/// Memory the kernel reports as available to new allocations (MemAvailable), in bytes; -1 when unknown.
+int64_t available_memory_bytes();
+
+/// Refuses (one line naming `what`) a request for `bytes` of memory when more than `available` bytes (>= 0)
+/// are asked for; nothing is checked when `available` is -1 (unknown).
+void check_memory(double bytes, int64_t available, const std::string& what);
 
 }  // namespace ssl

@@ -3,9 +3,13 @@
 #include <torch/autograd.h>
 #include <torch/version.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <sstream>
@@ -21,6 +25,29 @@
 
 namespace ssl::trainers {
 namespace {
+
+// Sends this process's stderr to /dev/null for its lifetime: c10d's TCPStore logs each failed bind or
+// connection attempt through glog ("Logging before InitGoogleLogging", socket warnings), which would bury
+// the one error line that `connect` throws when joining fails.
+class QuietStderr {
+ public:
+  QuietStderr() : saved_(::dup(STDERR_FILENO)) {
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, STDERR_FILENO);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStderr() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+  }
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_;
+};
 
 int64_t env_int(const char* name, int64_t fallback) {
   const char* text = std::getenv(name);
@@ -146,7 +173,10 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const DistributedOptions& op
     store_options.isServer = options.rank() == 0;
     store_options.numWorkers = static_cast<size_t>(options.world_size());
     store_options.timeout = timeout;
-    impl->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr(), store_options);
+    {
+      QuietStderr quiet;
+      impl->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr(), store_options);
+    }
     const int rank = static_cast<int>(options.rank()), size = static_cast<int>(options.world_size());
     if (backend == Backend::Gloo) {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);

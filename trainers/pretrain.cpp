@@ -73,9 +73,10 @@ void check_same_run(const Checkpoint& checkpoint, const PretrainOptions& o) {
   };
   TORCH_CHECK(checkpoint.modules.count("trainer") == 1, "cannot resume '", o.loop().out_dir(),
               "': its checkpoint holds no trainer state");
+  // What the run is (method, encoder, data, schedule) before the options that follow from it.
+  for (const auto& [key, value] : run_signature(o)) check(key, value, checkpoint.metadata.run);
   for (const auto& [key, value] : o.recorded_options())
     if (!may_change_on_resume(key)) check(key, value, checkpoint.metadata.options);
-  for (const auto& [key, value] : run_signature(o)) check(key, value, checkpoint.metadata.run);
 }
 
 // The files of a run directory that mark it as holding a run, and those a new run in it replaces.

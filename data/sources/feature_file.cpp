@@ -11,6 +11,7 @@
 
 #ifdef SSLKIT_WITH_HDF5
 #include "sslkit/data/sources/detail/hdf5_handle.h"
+#include "sslkit/data/sources/source.h"
 #include "sslkit/ssl/files.h"
 #endif
 
@@ -100,8 +101,9 @@ torch::Tensor read_feature_labels(hid_t file, const std::string& path, int64_t n
               "'", path, "': cannot read dataset /labels");
   const int64_t* values = labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    TORCH_CHECK(values[i] >= 0, "'", path, "': dataset /labels has label ", values[i], " at index ", i,
-                ", expected >= 0");
+    TORCH_CHECK(values[i] >= 0 && values[i] < kMaxUnnamedClasses, "'", path, "': dataset /labels has label ",
+                values[i], " at index ", i, ", expected 0..", kMaxUnnamedClasses - 1, " (at most ", kMaxUnnamedClasses,
+                " classes)");
   }
   return labels;
 }

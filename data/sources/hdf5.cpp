@@ -121,12 +121,13 @@ struct Hdf5Source::Impl {
     labels.resize(static_cast<size_t>(n));
     TORCH_CHECK(H5Dread(set.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.data()) >= 0, "'",
                 path, "': cannot read dataset /labels");
-    const int64_t limit = classes.empty() ? INT64_MAX : static_cast<int64_t>(classes.size());
+    const int64_t limit = classes.empty() ? kMaxUnnamedClasses : static_cast<int64_t>(classes.size());
     for (size_t i = 0; i < labels.size(); ++i) {
       const int64_t label = labels[i];
       if (label >= 0 && label < limit) continue;
       if (classes.empty()) {
-        TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected >= 0");
+        TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected 0..",
+                    limit - 1, " (a file without /classes has at most ", limit, " classes)");
       }
       TORCH_CHECK(false, "'", path, "': dataset /labels has label ", label, " at index ", i, ", expected 0..",
                   limit - 1, " (/classes lists ", limit, ")");

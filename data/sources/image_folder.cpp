@@ -1,5 +1,6 @@
 #include "sslkit/data/sources/image_folder.h"
 
+#include "sslkit/ssl/device.h"
 #include "sslkit/ssl/text.h"
 
 #include <ATen/Parallel.h>
@@ -150,7 +151,8 @@ ImageFolderListing list_image_folder(const std::string& root) {
 }
 
 ImageDecoder::ImageDecoder(const SourceOptions& options) : options_(options) {
-  TORCH_CHECK(options.image_size() >= 0, "image size must be >= 0 (0: keep), got ", options.image_size());
+  TORCH_CHECK_VALUE(options.image_size() >= 0 && options.image_size() <= 65536,
+                    "image size must be in [0, 65536] (0: keep), got ", options.image_size());
   TORCH_CHECK(options.channels() == 0 || options.channels() == 1 || options.channels() == 3,
               "channels must be 1 or 3 (0: as the first image), got ", options.channels());
   if (options.image_size() > 0 && options.channels() > 0) {
@@ -193,6 +195,15 @@ MemorySource ImageFolderSource::decode_all(const ImageFolderListing& listing, co
   while (first < n && !decoder.fixed()) {
     decoded[static_cast<size_t>(first)] = decoder.decode(listing.files[static_cast<size_t>(first)]);
     ++first;
+  }
+  if (decoder.fixed()) {
+    // The decoded images, then their stacked copy.
+    const double bytes = 2.0 * static_cast<double>(n) * static_cast<double>(decoder.height()) *
+                         static_cast<double>(decoder.width()) * static_cast<double>(decoder.channels());
+    check_memory(bytes, available_memory_bytes(),
+                 "image folder '" + listing.root + "': decoding " + std::to_string(n) + " images at " +
+                     std::to_string(decoder.height()) + "x" + std::to_string(decoder.width()) + "x" +
+                     std::to_string(decoder.channels()) + " (choose a smaller image size)");
   }
   at::parallel_for(first, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {

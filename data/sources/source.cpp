@@ -70,6 +70,30 @@ class HeadSource : public ForwardingSource {
   int64_t count_;
 };
 
+// Up to the first 10 `names`, comma-separated, with "..." when there are more.
+std::string join_some(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < 10; ++i) out += (i ? ", " : "") + names[i];
+  return names.size() > 10 ? out + ", ..." : out;
+}
+
+// Another source with its labels renumbered through `mapping` (old label -> new label).
+class RelabelledSource : public ForwardingSource {
+ public:
+  RelabelledSource(std::shared_ptr<const Source> source, std::vector<int64_t> mapping, std::vector<std::string> classes)
+      : ForwardingSource(std::move(source)), mapping_(std::move(mapping)), classes_(std::move(classes)) {}
+  std::vector<std::string> classes() const override { return classes_; }
+  void read(const int64_t* indices, int64_t count, uint8_t* pixels, int64_t* labels) const override {
+    source_->read(indices, count, pixels, labels);
+    if (labels == nullptr) return;
+    for (int64_t k = 0; k < count; ++k) labels[k] = mapping_.at(static_cast<size_t>(labels[k]));
+  }
+
+ private:
+  std::vector<int64_t> mapping_;
+  std::vector<std::string> classes_;
+};
+
 // Another source with masks thresholded from its pixels.
 class ThresholdMaskSource : public ForwardingSource {
  public:
@@ -228,6 +252,20 @@ std::shared_ptr<const Source> open_test_source(const std::string& spec, const So
 std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t count) {
   if (count <= 0 || count >= source->size()) return source;
   return std::make_shared<HeadSource>(std::move(source), count);
+}
+
+std::shared_ptr<const Source> align_classes(std::shared_ptr<const Source> test, const Source& train) {
+  const auto test_classes = test->classes(), train_classes = train.classes();
+  if (test_classes.empty() || train_classes.empty() || test_classes == train_classes) return test;
+  std::vector<int64_t> mapping;
+  for (const auto& name : test_classes) {
+    const auto found = std::find(train_classes.begin(), train_classes.end(), name);
+    TORCH_CHECK_VALUE(found != train_classes.end(), "data '", test->origin(), "' has class '", name,
+                      "', which the training data '", train.origin(), "' lacks (its ", train_classes.size(),
+                      " classes: ", join_some(train_classes), ")");
+    mapping.push_back(found - train_classes.begin());
+  }
+  return std::make_shared<RelabelledSource>(std::move(test), std::move(mapping), train_classes);
 }
 
 std::vector<std::string> class_names(const std::string& spec, int64_t classes) {

@@ -128,6 +128,15 @@ std::shared_ptr<const Source> open_test_source(const std::string& spec, const So
 /// The first `count` images of `source` (all of them when `count` <= 0 or >= its size).
 std::shared_ptr<const Source> head(std::shared_ptr<const Source> source, int64_t count);
 
+/// Most classes a labelled file may have without naming them (its labels then lie in 0..kMaxUnnamedClasses-1):
+/// a bound that keeps a stray label from sizing a classifier of millions of outputs.
+constexpr int64_t kMaxUnnamedClasses = 65536;
+
+/// `test` with its labels renumbered so that each class name means the class of that name in `train` (an
+/// image folder's test/ that lacks a class folder numbers the later ones differently). Returned as it is when
+/// the names agree or either side has none; a test class that `train` lacks is refused, naming both.
+std::shared_ptr<const Source> align_classes(std::shared_ptr<const Source> test, const Source& train);
+
 /// `source` with masks computed from its pixels: 1 where the largest channel value is above `threshold`
 /// (0..255), else 0 (what `sslkit convert --masks threshold:T` writes).
 std::shared_ptr<const Source> with_threshold_masks(std::shared_ptr<const Source> source, int64_t threshold);

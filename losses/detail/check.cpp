@@ -25,7 +25,7 @@ void check_same_shape(const at::Tensor& a, const at::Tensor& b, const char* func
 }
 
 void check_temperature(double temperature, const char* function) {
-  TORCH_CHECK(std::isfinite(temperature) && temperature > 0, function, ": temperature must be > 0, got ",
+  TORCH_CHECK_VALUE(std::isfinite(temperature) && temperature > 0, function, ": temperature must be > 0, got ",
               temperature);
 }
 

@@ -7,6 +7,7 @@
 #   dead_rank  a rank killed during training: the survivor exits 1 with one line naming the failed collective.
 #   shared_error  an error every rank meets is printed once, and launch exits with the ranks' status (2).
 #   kill_launcher SIGKILL of `sslkit launch` takes its ranks with it (no orphan keeps training).
+#   busy_port  a rank 0 whose master port another job holds fails in one line, without c10d's log chatter.
 set -u
 sslkit=$1 work=$2 case=$3
 here=$(dirname "$0")
@@ -55,6 +56,21 @@ shared_error)
   [ "$(wc -l < "$work/dist-$case.err")" -eq 2 ] || fail "expected the error and launch's line only"
   tail -n 1 "$work/dist-$case.err" | grep -Eq '^sslkit: error: launch: rank [0-2] of 3 exited with status 2; the other ranks were stopped$' \
     || fail "launch did not name the failed rank"
+  ;;
+busy_port)
+  "$sslkit" pretrain "${common[@]}" --world-size 2 --rank 0 --master-port "$port" --dist-timeout 30 \
+    --out "$work/dist-busy-holder" >/dev/null 2>&1 &
+  holder=$!
+  sleep 2
+  "$sslkit" pretrain "${common[@]}" --world-size 2 --rank 0 --master-port "$port" --dist-timeout 3 \
+    --out "$work/dist-busy-second" >"$work/dist-$case.out" 2>"$work/dist-$case.err"
+  rc=$?
+  kill -KILL "$holder" 2>/dev/null
+  wait "$holder" 2>/dev/null
+  [ "$rc" -eq 1 ] || fail "exited with $rc, expected 1"
+  [ "$(wc -l <"$work/dist-$case.err")" -eq 1 ] || fail "expected exactly one line on stderr"
+  grep -Eq "^sslkit: error: rank 0 of 2: could not join the job at 127\.0\.0\.1:$port within 3 s" "$work/dist-$case.err" \
+    || fail "the line does not name the address"
   ;;
 kill_launcher)
   run=$work/dist-kill-run

@@ -169,7 +169,18 @@ TEST_CASE("HDF5 files that break the schema are refused in one line", "[data][hd
     add_dataset(file.id, "labels", H5T_NATIVE_INT32, {2}, negative.data());
   }
   CHECK(error_message([&] { D::Hdf5Source s(path); }) ==
-        "'" + path + "': dataset /labels has label -1 at index 1, expected >= 0");
+        "'" + path + "': dataset /labels has label -1 at index 1, expected 0..65535 (a file without /classes has at "
+        "most 65536 classes)");
+  // A stray label of a million would size a 1000001-way classifier (1 GB of logits for a probe).
+  const std::vector<int64_t> huge{0, 1000000};
+  {
+    RawFile file(path);
+    add_dataset(file.id, "images", H5T_NATIVE_UINT8, {2, 3, 3, 1}, pixels.data());
+    add_dataset(file.id, "labels", H5T_NATIVE_INT64, {2}, huge.data());
+  }
+  CHECK(error_message([&] { D::Hdf5Source s(path); }) ==
+        "'" + path + "': dataset /labels has label 1000000 at index 1, expected 0..65535 (a file without /classes "
+        "has at most 65536 classes)");
 
   // A valid file from another writer: contiguous layout, int32 labels, fixed-length class names.
   const std::vector<int32_t> good{2, 0};

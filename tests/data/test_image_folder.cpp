@@ -135,3 +135,26 @@ TEST_CASE("A class folder whose name is not UTF-8 is refused, its bad bytes esca
   std::filesystem::remove_all(dir.file("caf\xe9"));
   CHECK(D::list_image_folder(dir.str()).classes == std::vector<std::string>{"caf\xc3\xa9"});
 }
+
+TEST_CASE("A test split lacking a class folder keeps the training split's labels; an extra class is refused",
+          "[data][image_folder][errors]") {
+  TempDir dir;
+  for (const char* name : {"train/ant/a.png", "train/bee/b.png", "train/cat/c.png", "test/ant/a.png",
+                           "test/cat/c.png"}) {
+    write_image(dir.file(name), 4, 4, 1);
+  }
+  const auto train = D::open_source(dir.str(), D::Split::Train);
+  const auto test = D::open_source(dir.str(), D::Split::Test);
+  CHECK(test->label(1) == 1);  // test/ alone numbers cat 1
+  const auto aligned = D::align_classes(test, *train);
+  CHECK(aligned->classes() == std::vector<std::string>{"ant", "bee", "cat"});
+  CHECK(aligned->label(0) == 0);
+  CHECK(aligned->label(1) == 2);  // cat is class 2 of the training split
+  CHECK(D::align_classes(train, *train) == train);
+
+  write_image(dir.file("test/dog/d.png"), 4, 4, 1);
+  const auto extra = D::open_source(dir.str(), D::Split::Test);
+  CHECK(error_message([&] { D::align_classes(extra, *train); }) ==
+        "data '" + dir.file("test") + "' has class 'dog', which the training data '" + dir.file("train") +
+            "' lacks (its 3 classes: ant, bee, cat)");
+}

@@ -177,7 +177,7 @@ EmbedDataResult embed_data(const EmbedDataOptions& options, const std::function<
   std::vector<std::shared_ptr<const data::Source>> parts;
   if (options.split() != EmbedSplit::Test) parts.push_back(train);
   if (options.split() != EmbedSplit::Train) {
-    parts.push_back(data::open_source(input.data_spec, data::Split::Test, input.source));
+    parts.push_back(data::align_classes(data::open_source(input.data_spec, data::Split::Test, input.source), *train));
   }
   const auto model = make_feature_model(options.features(), input.checkpoint, input.checkpoint_path,
                                         options.encoder(), *train, options.seed());

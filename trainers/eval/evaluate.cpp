@@ -107,11 +107,14 @@ Inputs load_images(const EvalOptions& options, EvalResult& result) {
   result.run_dir = input.run_dir;
   result.data = input.data_spec;
   Inputs in;
-  in.train = data::materialize(
-      *data::head(data::open_source(input.data_spec, data::Split::Train, input.source), options.max_train()));
-  in.test = !options.test_data().empty()
-                ? data::materialize(*data::open_test_source(options.test_data(), input.source))
-                : data::materialize(*data::open_source(input.data_spec, data::Split::Test, input.source));
+  const auto train_source =
+      data::head(data::open_source(input.data_spec, data::Split::Train, input.source), options.max_train());
+  const auto test_source = data::align_classes(
+      !options.test_data().empty() ? data::open_test_source(options.test_data(), input.source)
+                                   : data::open_source(input.data_spec, data::Split::Test, input.source),
+      *train_source);
+  in.train = data::materialize(*train_source);
+  in.test = data::materialize(*test_source);
   const auto &train = in.train, &test = in.test;
   TORCH_CHECK(train.labelled() && test.labelled(), "the linear probe needs labels: data '",
               train.labelled() ? test.origin : train.origin, "' has none");

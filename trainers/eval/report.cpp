@@ -185,7 +185,7 @@ std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
 ReportFormat parse_report_format(const std::string& name) {
   if (name == "text") return ReportFormat::Text;
   if (name == "markdown") return ReportFormat::Markdown;
-  TORCH_CHECK(name == "csv", "unknown report format '", name, "': expected one of text, markdown, csv");
+  TORCH_CHECK_VALUE(name == "csv", "unknown report format '", name, "': expected one of text, markdown, csv");
   return ReportFormat::Csv;
 }
 

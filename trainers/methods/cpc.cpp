@@ -8,7 +8,7 @@ namespace ssl::trainers {
 CPCMethod::CPCMethod(Encoder encoder, CPCMethodOptions options)
     : encoder_(std::move(encoder)), options_(std::move(options)) {
   TORCH_CHECK(encoder_, "CPC needs an encoder");
-  TORCH_CHECK(options_.steps() >= 1 && options_.steps() < options_.view().grid(), "cpc steps must be in 1..",
+  TORCH_CHECK_VALUE(options_.steps() >= 1 && options_.steps() < options_.view().grid(), "cpc steps must be in 1..",
               options_.view().grid() - 1, " for a ", options_.view().grid(), "x", options_.view().grid(),
               " patch grid, got ", options_.steps());
   cpc_ = losses::CPC(

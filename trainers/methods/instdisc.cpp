@@ -13,21 +13,21 @@ namespace ssl::trainers {
 InstDiscLoss parse_instdisc_loss(const std::string& name) {
   if (name == "nce") return InstDiscLoss::NCE;
   if (name == "softmax") return InstDiscLoss::Softmax;
-  TORCH_CHECK(false, "unknown instdisc loss '", name, "': expected nce or softmax");
+  TORCH_CHECK_VALUE(false, "unknown instdisc loss '", name, "': expected nce or softmax");
 }
 
 InstDisc::InstDisc(Encoder encoder, int64_t num_images, InstDiscOptions options)
     : encoder_(std::move(encoder)), options_(std::move(options)) {
   TORCH_CHECK(encoder_, "InstDisc needs an encoder");
-  TORCH_CHECK(num_images >= 2, "instdisc needs at least 2 training images, got ", num_images);
-  TORCH_CHECK(options_.negatives() >= 1, "instdisc needs >= 1 noise samples (nce-negatives), got ",
+  TORCH_CHECK_VALUE(num_images >= 2, "instdisc needs at least 2 training images, got ", num_images);
+  TORCH_CHECK_VALUE(options_.negatives() >= 1, "instdisc needs >= 1 noise samples (nce-negatives), got ",
               options_.negatives());
-  TORCH_CHECK(options_.temperature() > 0, "instdisc temperature must be > 0, got ", options_.temperature());
-  TORCH_CHECK(options_.bank_momentum() >= 0 && options_.bank_momentum() < 1,
+  TORCH_CHECK_VALUE(options_.temperature() > 0, "instdisc temperature must be > 0, got ", options_.temperature());
+  TORCH_CHECK_VALUE(options_.bank_momentum() >= 0 && options_.bank_momentum() < 1,
               "instdisc bank momentum must be in [0, 1), got ", options_.bank_momentum());
-  TORCH_CHECK(options_.normalizer_momentum() >= 0 && options_.normalizer_momentum() <= 1,
+  TORCH_CHECK_VALUE(options_.normalizer_momentum() >= 0 && options_.normalizer_momentum() <= 1,
               "instdisc normalizer momentum must be in [0, 1], got ", options_.normalizer_momentum());
-  TORCH_CHECK(options_.feature_dim() >= 1, "instdisc feature dim must be >= 1, got ", options_.feature_dim());
+  TORCH_CHECK_VALUE(options_.feature_dim() >= 1, "instdisc feature dim must be >= 1, got ", options_.feature_dim());
   projection_ = torch::nn::Linear(encoder_->feature_dim(), options_.feature_dim());
   memory_ = std::make_shared<torch::nn::Module>("InstDiscMemory");
   // The paper's code starts from uniform noise in [-1/sqrt(D/3), 1/sqrt(D/3)]; the rows are normalized here.

@@ -39,11 +39,11 @@ torch::Tensor forward_in_groups(const std::function<torch::Tensor(const torch::T
 MoCo::MoCo(Encoder encoder, Encoder key_encoder, MoCoOptions options)
     : encoder_(std::move(encoder)), key_encoder_(std::move(key_encoder)), options_(std::move(options)) {
   TORCH_CHECK(encoder_ && key_encoder_, "MoCo needs an encoder and a key encoder");
-  TORCH_CHECK(options_.momentum() >= 0 && options_.momentum() <= 1, "moco momentum must be in [0, 1], got ",
+  TORCH_CHECK_VALUE(options_.momentum() >= 0 && options_.momentum() <= 1, "moco momentum must be in [0, 1], got ",
               options_.momentum());
-  TORCH_CHECK(options_.queue_size() >= 1, "moco queue size must be >= 1, got ", options_.queue_size());
-  TORCH_CHECK(options_.temperature() > 0, "moco temperature must be > 0, got ", options_.temperature());
-  TORCH_CHECK(options_.bn_groups() >= 1, "moco bn_groups must be >= 1, got ", options_.bn_groups());
+  TORCH_CHECK_VALUE(options_.queue_size() >= 1, "moco queue size must be >= 1, got ", options_.queue_size());
+  TORCH_CHECK_VALUE(options_.temperature() > 0, "moco temperature must be > 0, got ", options_.temperature());
+  TORCH_CHECK_VALUE(options_.bn_groups() >= 1, "moco bn_groups must be >= 1, got ", options_.bn_groups());
   const auto head_options = ProjectionHeadOptions(encoder_->feature_dim())
                                 .hidden_dim(options_.projection_hidden_dim())
                                 .out_dim(options_.projection_dim());
