@@ -16,7 +16,7 @@ int main() {
   std::printf("nt_xent %.6f\ninfo_nce %.6f\n", nt_xent, info_nce);
 
   const double barlow = L::barlow_twins(z1, z2, L::BarlowTwinsOptions().off_diagonal_weight(0.0051)).item<double>();
-  const auto vicreg_options = L::VICRegOptions().invariance_weight(25).variance_weight(25).covariance_weight(1);
+  auto vicreg_options = L::VICRegOptions().invariance_weight(25).variance_weight(25).covariance_weight(1);
   const double vicreg = L::vicreg(z1, z2, vicreg_options.epsilon(1e-4)).item<double>();
   const double negative_cosine = L::negative_cosine(z1, z1 + z2).item<double>();
   const std::vector<torch::Tensor> student = {z1, z2, z1 + z2}, teacher = {z2, z1};
