@@ -101,7 +101,7 @@ int bench_losses(int argc, char** argv) {
       ("queue", po::value<int64_t>()->default_value(d.queue_size()), "negatives of the info_nce+queue case");
   add_common_options(description);
   auto vm = parse(description, argc, argv,
-                  "usage: sslkit bench losses [options]\nForward + backward time of nt_xent and info_nce.");
+                  "usage: sslkit bench losses [options]\nForward + backward time of each loss of sslkit::losses.");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto& v = *vm;
@@ -220,7 +220,7 @@ int bench_train(int argc, char** argv) {
 
 constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
-    {"losses", bench_losses, "forward + backward time of nt_xent and info_nce at several batch sizes"},
+    {"losses", bench_losses, "forward + backward time of each loss at several batch sizes"},
     {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
     {"train", bench_train, "end-to-end vs compute-only vs data-only images/s of a training step, GFLOP/s, memory"},
     {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},

@@ -1,9 +1,14 @@
 #include "sslkit/trainers/mi_benchmark.h"
 
+#include "sslkit/losses/barlow_twins.h"
 #include "sslkit/losses/critics.h"
+#include "sslkit/losses/dino.h"
 #include "sslkit/losses/info_nce.h"
 #include "sslkit/losses/mi_bounds.h"
+#include "sslkit/losses/negative_cosine.h"
 #include "sslkit/losses/nt_xent.h"
+#include "sslkit/losses/sinkhorn.h"
+#include "sslkit/losses/vicreg.h"
 #include "sslkit/ssl/device.h"
 
 #include <torch/torch.h>
@@ -146,16 +151,26 @@ std::vector<LossTiming> run_loss_benchmark(const LossBenchmarkOptions& o,
   torch::manual_seed(o.seed());
   const auto make = [&](int64_t n) { return torch::randn({n, o.dim()}, torch::TensorOptions().device(device)); };
   const auto queue = make(o.queue_size());
-  const std::vector<std::pair<std::string, std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>>>
-      losses = {
-          {"nt_xent", [](const torch::Tensor& a, const torch::Tensor& b) { return L::nt_xent(a, b); }},
-          {"info_nce", [](const torch::Tensor& a, const torch::Tensor& b) { return L::info_nce(a, b); }},
-          {"info_nce+queue", [&](const torch::Tensor& a, const torch::Tensor& b) { return L::info_nce(a, b, queue); }},
-      };
+  const auto center = torch::zeros({o.dim()}, torch::TensorOptions().device(device));
+  using Tensor = torch::Tensor;
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&, const Tensor&)>>> losses = {
+      {"nt_xent", [](const Tensor& a, const Tensor& b) { return L::nt_xent(a, b); }},
+      {"info_nce", [](const Tensor& a, const Tensor& b) { return L::info_nce(a, b); }},
+      {"info_nce+queue", [&](const Tensor& a, const Tensor& b) { return L::info_nce(a, b, queue); }},
+      {"barlow_twins", [](const Tensor& a, const Tensor& b) { return L::barlow_twins(a, b); }},
+      {"vicreg", [](const Tensor& a, const Tensor& b) { return L::vicreg(a, b); }},
+      {"negative_cosine", [](const Tensor& a, const Tensor& b) { return L::negative_cosine(a, b); }},
+      // D plays K: two student and two teacher crops, both pairs (t, s != t).
+      {"dino", [&](const Tensor& a, const Tensor& b) { return L::dino({a, b}, {b, a}, center); }},
+      // SwAV's swapped prediction with K = D scores: codes of b (no gradient) against the softmax of a.
+      {"sinkhorn+swap", [](const Tensor& a, const Tensor& b) {
+         return -(L::sinkhorn(b) * torch::log_softmax(a / 0.1, 1)).sum(1).mean();
+       }},
+  };
   std::vector<LossTiming> rows;
   for (const auto& [name, loss] : losses) {
     for (int64_t n : o.sizes()) {
-      TORCH_CHECK(n >= 1, "loss benchmark sizes must be >= 1, got ", n);
+      TORCH_CHECK(n >= 2, "loss benchmark sizes must be >= 2 (batch statistics), got ", n);
       const auto a = make(n).requires_grad_();
       const auto b = make(n);
       std::vector<double> times;

@@ -88,7 +88,7 @@ struct LossBenchmarkOptions {
 
 /// One (loss, N) timing.
 struct LossTiming {
-  /// nt_xent, info_nce or info_nce+queue.
+  /// nt_xent, info_nce, info_nce+queue, barlow_twins, vicreg, negative_cosine, dino or sinkhorn+swap.
   std::string loss;
   /// Batch size N.
   int64_t n = 0;
@@ -98,7 +98,9 @@ struct LossTiming {
   double milliseconds = 0;
 };
 
-/// Times nt_xent (2N anchors), in-batch info_nce and info_nce against a queue at each size, after one warm-up.
+/// Times nt_xent (2N anchors), in-batch info_nce, info_nce against a queue, barlow_twins, vicreg, negative_cosine,
+/// dino (2 student and 2 teacher crops, K = D) and sinkhorn+swap (SwAV codes of one view against the softmax of the
+/// other, K = D) at each size, after one warm-up. Sizes must be >= 2 (barlow_twins and vicreg need batch statistics).
 std::vector<LossTiming> run_loss_benchmark(const LossBenchmarkOptions& options,
                                            const std::function<void(const LossTiming&)>& on_row = {});
 

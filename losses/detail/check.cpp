@@ -25,8 +25,20 @@ void check_same_shape(const at::Tensor& a, const at::Tensor& b, const char* func
 }
 
 void check_temperature(double temperature, const char* function) {
-  TORCH_CHECK_VALUE(std::isfinite(temperature) && temperature > 0, function, ": temperature must be > 0, got ",
-              temperature);
+  check_positive(temperature, function, "temperature");
+}
+
+void check_positive(double value, const char* function, const char* name) {
+  TORCH_CHECK_VALUE(std::isfinite(value) && value > 0, function, ": ", name, " must be > 0, got ", value);
+}
+
+void check_non_negative(double value, const char* function, const char* name) {
+  TORCH_CHECK_VALUE(std::isfinite(value) && value >= 0, function, ": ", name, " must be finite and >= 0, got ", value);
+}
+
+void check_min_rows(const at::Tensor& t, int64_t min_rows, const char* function, const char* name) {
+  TORCH_CHECK(t.size(0) >= min_rows, function, " needs at least ", min_rows, " rows in ", name,
+              " (batch statistics), got shape ", t.sizes());
 }
 
 }  // namespace ssl::losses::detail

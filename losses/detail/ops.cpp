@@ -23,6 +23,17 @@ at::Tensor cross_entropy_rows(const at::Tensor& logits, int64_t target_column) {
   return at::logsumexp(logits, 1) - target;
 }
 
+at::Tensor off_diagonal_square_sum(const at::Tensor& square) {
+  const int64_t d = square.size(0);
+  TORCH_INTERNAL_ASSERT(square.dim() == 2 && square.size(1) == d, "off_diagonal_square_sum expects [D, D]");
+  // Row-major, the entries after (i, i) up to (i + 1, i + 1) are the D off-diagonal ones between two diagonal
+  // entries: dropping the first element, rows of a [D - 1, D + 1] view start right after a diagonal entry and end
+  // on the next one, so their first D columns are exactly the off-diagonal entries.
+  if (d < 2) return square.sum() * 0;
+  const auto off = square.reshape({-1}).narrow(0, 1, d * d - 1).view({d - 1, d + 1}).narrow(1, 0, d);
+  return off.pow(2).sum();
+}
+
 at::Tensor logmeanexp_offdiag(const at::Tensor& scores) {
   const int64_t n = scores.size(0);
   TORCH_INTERNAL_ASSERT(scores.dim() == 2 && scores.size(1) == n && n >= 2, "logmeanexp_offdiag expects [N, N], N >= 2");

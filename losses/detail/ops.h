@@ -13,6 +13,9 @@ at::Tensor l2_normalize(const at::Tensor& t);
 /// (or at column i when `target_column` is negative): logsumexp(logits[i]) - logits[i][target].
 at::Tensor cross_entropy_rows(const at::Tensor& logits, int64_t target_column = -1);
 
+/// Sum of the squares of the D(D-1) off-diagonal entries of a square [D, D] matrix (Barlow Twins, VICReg).
+at::Tensor off_diagonal_square_sum(const at::Tensor& square);
+
 /// log of the mean of exp(scores[i][j]) over the N(N-1) off-diagonal entries of a square matrix (N >= 2).
 at::Tensor logmeanexp_offdiag(const at::Tensor& scores);
 

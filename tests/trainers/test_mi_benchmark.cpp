@@ -47,10 +47,15 @@ TEST_CASE("the MI benchmark rejects unknown bounds and critics", "[bench][mi][er
 
 TEST_CASE("the loss benchmark times every loss at every size", "[bench][losses]") {
   const auto rows = T::run_loss_benchmark(T::LossBenchmarkOptions().sizes({4, 8}).dim(3).repeats(1).queue_size(5));
-  REQUIRE(rows.size() == 6);
+  REQUIRE(rows.size() == 16);
   CHECK(rows[0].loss == "nt_xent");
   CHECK(rows[5].loss == "info_nce+queue");
   CHECK(rows[5].n == 8);
+  const char* added[] = {"barlow_twins", "vicreg", "negative_cosine", "dino", "sinkhorn+swap"};
+  for (int i = 0; i < 5; ++i) {
+    CHECK(rows[6 + 2 * i].loss == added[i]);
+    CHECK(rows[7 + 2 * i].n == 8);
+  }
   for (const auto& row : rows) CHECK(row.milliseconds > 0);
 }
 
