@@ -128,7 +128,17 @@ std::string resume_options(po::variables_map& v, const po::options_description& 
   const std::string ini = out_dir + "/options.ini";
   std::ifstream in(ini);
   if (!in) throw std::runtime_error("cannot resume '" + out_dir + "': cannot read '" + ini + "'");
-  po::store(po::parse_config_file(in, description), v);  // flags on the command line keep their values
+  const auto saved = po::parse_config_file(in, description);
+  // The method first: its own flags, read back from options.ini, would otherwise be blamed for the mismatch.
+  for (const auto& option : saved.options) {
+    if (option.string_key != "method" || option.value.empty() || !v.count("method") || v["method"].defaulted()) continue;
+    const std::string here = v["method"].as<std::string>();
+    if (here != option.value[0]) {
+      throw std::runtime_error("cannot resume '" + out_dir + "': method is " + here + " here but " + option.value[0] +
+                               " in the interrupted run (options that change the run must match its options.ini)");
+    }
+  }
+  po::store(saved, v);  // flags on the command line keep their values
   po::notify(v);
   return out_dir;
 }

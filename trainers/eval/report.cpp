@@ -189,7 +189,12 @@ ReportFormat parse_report_format(const std::string& name) {
   return ReportFormat::Csv;
 }
 
-std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format) {
+namespace {
+
+using Table = std::vector<std::vector<std::string>>;
+
+// The report as cells: a header row, then a row per run ("-" where a value is missing).
+Table report_cells(const std::vector<RunSummary>& runs) {
   std::set<double> fractions;
   bool dense = false;
   for (const auto& run : runs) {
@@ -199,7 +204,7 @@ std::string format_report(const std::vector<RunSummary>& runs, ReportFormat form
   std::vector<std::string> header{"run", "features", "method", "encoder", "epochs", "img/s", "probe top-1", "kNN top-1"};
   for (double f : fractions) header.push_back(fraction_header(f));
   if (dense) header.push_back("seg mIoU");
-  std::vector<std::vector<std::string>> rows{header};
+  Table rows{header};
   for (const auto& run : runs) {
     char ips[32] = "-";
     if (!std::isnan(run.images_per_second)) std::snprintf(ips, sizeof ips, "%.0f", run.images_per_second);
@@ -215,40 +220,47 @@ std::string format_report(const std::vector<RunSummary>& runs, ReportFormat form
     if (dense) row.push_back(percent(run.mean_iou));
     rows.push_back(row);
   }
+  return rows;
+}
 
+std::string csv_table(const Table& rows) {
   std::string out;
-  if (format == ReportFormat::Csv) {
-    for (const auto& row : rows) {
-      for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csv_cell(row[i] == "-" ? "" : row[i]);
-      out += "\n";
-    }
-    return out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csv_cell(row[i] == "-" ? "" : row[i]);
+    out += "\n";
   }
-  std::vector<size_t> width(header.size(), 0);
+  return out;
+}
+
+// Aligned columns, as plain text or a Markdown table: the first four left-aligned, numbers right-aligned.
+std::string aligned_table(const Table& rows, bool markdown) {
+  std::vector<size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  // Text columns: the first four left-aligned, numbers right-aligned.
   auto cell = [&](const std::string& text, size_t i) {
     const std::string pad(width[i] - text.size(), ' ');
     return i < 4 ? text + pad : pad + text;
   };
+  std::string out;
   for (size_t r = 0; r < rows.size(); ++r) {
     std::string line;
     for (size_t i = 0; i < rows[r].size(); ++i) {
-      if (format == ReportFormat::Markdown) {
-        line += "| " + cell(rows[r][i], i) + " ";
-      } else {
-        line += (i ? "  " : "") + cell(rows[r][i], i);
-      }
+      line += markdown ? "| " + cell(rows[r][i], i) + " " : (i ? "  " : "") + cell(rows[r][i], i);
     }
-    if (format == ReportFormat::Markdown) line += "|";
-    out += line + "\n";
-    if (r == 0 && format == ReportFormat::Markdown) {
+    out += line + (markdown ? "|" : "") + "\n";
+    if (r == 0 && markdown) {
       for (size_t i = 0; i < width.size(); ++i) out += "|" + std::string(width[i] + 1, '-') + (i < 4 ? "-" : ":");
       out += "|\n";
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format) {
+  const Table rows = report_cells(runs);
+  return format == ReportFormat::Csv ? csv_table(rows) : aligned_table(rows, format == ReportFormat::Markdown);
 }
 
 std::string report(const ReportOptions& options) {
