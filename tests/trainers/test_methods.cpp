@@ -391,7 +391,8 @@ TEST_CASE("InstDisc's softmax loss is InfoNCE of f against its bank row and the 
         "unknown instdisc loss 'infonce': expected nce or softmax");
 }
 
-TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwise", "[trainers][methods][resume]") {
+TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwise",
+          "[trainers][methods][byol][resume]") {
   SingleThread single_thread;
   TempDir dir;
   auto run = [&](const std::string& name) {
