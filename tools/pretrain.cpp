@@ -60,7 +60,8 @@ void add_method_options(po::options_description& description, const trainers::Me
       ("temperature", po::value<double>(),
        "softmax temperature of simclr / moco / instdisc (default: the method's, 0.1 / 0.2 / 0.07)")
       ("crop-scale-min", po::value<double>()->default_value(d.simclr().augment().crop().scale_min()),
-       "simclr / moco / instdisc: smallest area fraction of the random resized crop")
+       "simclr / moco / instdisc / byol / simsiam / barlow / vicreg: smallest area fraction of the random "
+       "resized crop")
       ("moco-momentum", po::value<double>()->default_value(d.moco().momentum()), "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(d.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
@@ -74,7 +75,11 @@ void add_method_options(po::options_description& description, const trainers::Me
        "instdisc: memory bank momentum")
       ("nce-z-momentum", po::value<double>()->default_value(d.instdisc().normalizer_momentum()),
        "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
-      ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead");
+      ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead")
+      ("ema-momentum", po::value<double>()->default_value(d.byol().ema_momentum()),
+       "byol: base EMA momentum of the target network (cosine schedule from it to 1)")
+      ("off-diagonal-weight", po::value<double>()->default_value(d.barlow().off_diagonal_weight()),
+       "barlow: lambda, the weight of the off-diagonal (redundancy) term");
 }
 
 void add_execution_options(po::options_description& description, const trainers::PretrainOptions& d) {
@@ -153,7 +158,7 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
   const auto value_text = to_strings(v);
   for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"temperature", {"simclr", "moco", "instdisc"}},
-           {"crop-scale-min", {"simclr", "moco", "instdisc"}},
+           {"crop-scale-min", {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg"}},
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
@@ -162,7 +167,9 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"nce-negatives", {"instdisc"}},
            {"bank-momentum", {"instdisc"}},
            {"nce-z-momentum", {"instdisc"}},
-           {"cpc-steps", {"cpc"}}}) {
+           {"cpc-steps", {"cpc"}},
+           {"ema-momentum", {"byol"}},
+           {"off-diagonal-weight", {"barlow"}}}) {
     const auto value = value_text.find(flag), fallback = default_text.find(flag);
     const bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
     if (given && std::find(methods.begin(), methods.end(), method) == methods.end()) {
@@ -228,6 +235,8 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
       .bank_momentum(v["bank-momentum"].as<double>())
       .normalizer_momentum(v["nce-z-momentum"].as<double>());
   methods.cpc().steps(v["cpc-steps"].as<int64_t>());
+  methods.byol().ema_momentum(v["ema-momentum"].as<double>());
+  methods.barlow().off_diagonal_weight(v["off-diagonal-weight"].as<double>());
   if (v.count("temperature")) {
     const double temperature = v["temperature"].as<double>();
     methods.simclr().temperature(temperature);
@@ -238,6 +247,10 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
   methods.simclr().augment().crop().scale_min(crop_scale_min);
   methods.moco().augment().crop().scale_min(crop_scale_min);
   methods.instdisc().augment().crop().scale_min(crop_scale_min);
+  methods.byol().augment().crop().scale_min(crop_scale_min);
+  methods.simsiam().augment().crop().scale_min(crop_scale_min);
+  methods.barlow().augment().crop().scale_min(crop_scale_min);
+  methods.vicreg().augment().crop().scale_min(crop_scale_min);
   return methods;
 }
 

@@ -122,7 +122,7 @@ class Trainer {
   void open_metrics();
   void announce() const;
   bool budget_reached(double elapsed) const;
-  double learning_rate();
+  double progress() const;
   StepRecord step(const data::Batch& batch, int64_t epoch);
   void agree_over_ranks(StepRecord& record) const;
   void log(const StepRecord& record, bool stop);
@@ -266,19 +266,21 @@ bool Trainer::budget_reached(double elapsed) const {
          (options_.max_steps() > 0 && step_ >= options_.max_steps());
 }
 
-double Trainer::learning_rate() {
+double Trainer::progress() const {
   const double elapsed = ranks_ != nullptr ? synced_elapsed_ : elapsed_before_ + seconds_since(start_);
-  const double progress_fraction = std::max(static_cast<double>(step_) / static_cast<double>(total_steps_),
-                                            budget_seconds_ > 0 ? elapsed / budget_seconds_ : 0.0);
-  return options_.optimizer().lr() * warmup_cosine(progress_fraction, options_.warmup_fraction());
+  const double fraction = std::max(static_cast<double>(step_) / static_cast<double>(total_steps_),
+                                   budget_seconds_ > 0 ? elapsed / budget_seconds_ : 0.0);
+  return std::min(fraction, 1.0);
 }
 
 StepRecord Trainer::step(const data::Batch& batch, int64_t epoch) {
   StepRecord record;
   record.epoch = epoch;
   record.epoch_step = batch.step;
-  record.lr = learning_rate();
+  const double fraction = progress();
+  record.lr = options_.optimizer().lr() * warmup_cosine(fraction, options_.warmup_fraction());
   set_learning_rate(*optimizer_, record.lr);
+  method_.set_progress(fraction);
   optimizer_->zero_grad();
   StepOutput out;
   {

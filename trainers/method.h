@@ -43,6 +43,11 @@ class Method {
     TORCH_CHECK(state.empty(), "method '", name(), "' cannot restore its saved state (", state.begin()->first,
                 ", ...): it does not implement load_extra_state");
   }
+  /// The fraction of the run's schedule done before the coming step, in [0, 1]: the loop calls it before every
+  /// step with the fraction its learning-rate schedule uses (steps done over the run's steps, or the time budget's
+  /// fraction when that is further along). Methods with a schedule of their own (byol's EMA momentum) read it;
+  /// the default ignores it.
+  virtual void set_progress(double fraction) { (void)fraction; }
   /// Moves every module to `device`.
   void to(torch::Device device) {
     for (const auto& module : modules()) module->to(device);

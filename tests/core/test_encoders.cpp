@@ -87,3 +87,24 @@ TEST_CASE("Projection head maps in_dim to out_dim", "[core][heads]") {
   CHECK(head->forward(torch::randn({3, 256})).sizes() == torch::IntArrayRef{3, 16});
   CHECK_THROWS_WITH(ssl::ProjectionHead(ssl::ProjectionHeadOptions(0)), Catch::Contains("widths must be > 0"));
 }
+
+TEST_CASE("Projection head: 3 layers with BatchNorm and an affine-free output BatchNorm (SimSiam's projector)",
+          "[core][heads]") {
+  torch::manual_seed(0);
+  ssl::ProjectionHead head(
+      ssl::ProjectionHeadOptions(32).hidden_dim(24).out_dim(16).layers(3).batch_norm(true).output_batch_norm(true));
+  // Linear(32, 24) BN ReLU Linear(24, 24) BN ReLU Linear(24, 16) BN(affine=false): 2 + 2 x 2 + 2 parameters.
+  CHECK(head->parameters().size() == 8);
+  const auto z = head->forward(torch::randn({64, 32}));
+  CHECK(z.sizes() == torch::IntArrayRef{64, 16});
+  // Training mode: every output dimension is standardized over the batch (mean 0, biased variance 1 - eps).
+  CHECK(z.mean(0).abs().max().item<double>() < 1e-5);
+  CHECK(z.var(0, /*unbiased=*/false).sub(1).abs().max().item<double>() < 1e-2);
+  // The 2-layer default keeps the parameter names of existing checkpoints.
+  ssl::ProjectionHead two(ssl::ProjectionHeadOptions(32).batch_norm(true));
+  std::vector<std::string> names;
+  for (const auto& p : two->named_parameters()) names.push_back(p.key());
+  CHECK(names == std::vector<std::string>{"mlp.0.weight", "mlp.1.weight", "mlp.1.bias", "mlp.3.weight", "mlp.3.bias"});
+  CHECK_THROWS_WITH(ssl::ProjectionHead(ssl::ProjectionHeadOptions(8).layers(1)),
+                    Catch::Contains("layers must be >= 2, got 1"));
+}

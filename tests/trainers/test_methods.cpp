@@ -4,6 +4,7 @@
 
 #include "sslkit/losses/info_nce.h"
 #include "sslkit/ssl/checkpoint.h"
+#include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/moco.h"
 #include "sslkit/trainers/methods/pretext.h"
@@ -63,7 +64,8 @@ Trace train(const T::PretrainOptions& options) {
 }  // namespace
 
 TEST_CASE("Every method is registered; an unknown one gets a message listing them all", "[trainers][methods]") {
-  CHECK(T::method_names() == std::vector<std::string>{"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc"});
+  CHECK(T::method_names() == std::vector<std::string>{"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc",
+                                                      "byol", "simsiam", "barlow", "vicreg"});
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   auto another = [] { return ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)); };
   for (const auto& name : T::method_names()) {
@@ -71,8 +73,9 @@ TEST_CASE("Every method is registered; an unknown one gets a message listing the
     CHECK(method->name() == name);
     CHECK(method->encoder() == encoder);
   }
-  CHECK(error_message([&] { T::make_method(T::PretrainOptions().method("byol"), encoder, 100, another); }) ==
-        "unknown method 'byol': expected one of simclr, moco, instdisc, rotnet, jigsaw, relpos, cpc");
+  CHECK(error_message([&] { T::make_method(T::PretrainOptions().method("nope"), encoder, 100, another); }) ==
+        "unknown method 'nope': expected one of simclr, moco, instdisc, rotnet, jigsaw, relpos, cpc, byol, simsiam, "
+        "barlow, vicreg");
 }
 
 // The loss-falls tests: 256 Fashion-MNIST images, batches of 64, seed 5, single thread, Adam 2e-3 (the
@@ -141,6 +144,105 @@ TEST_CASE("CPC's loss falls and its prediction accuracy rises", "[trainers][meth
   CHECK(trace.loss.front() > 6.0);
   CHECK(trace.loss.back() < trace.loss.front() - 1.0);
   CHECK(trace.accuracy.back() > trace.accuracy.front());
+}
+
+TEST_CASE("BYOL's loss falls on a small subset", "[trainers][methods][byol]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // Sum over both view orders of 2 - 2 cos(p, z'), in [0, 8]. Measured: 3.424 1.903 1.683 1.642 1.616 1.622
+  // (--threads 2: within 0.002 of these).
+  const auto trace = train(short_run(dir.str(), "byol", 6));
+  CHECK(trace.loss.back() < trace.loss.front() - 1.0);
+}
+
+TEST_CASE("SimSiam's loss falls towards -1 on a small subset", "[trainers][methods][simsiam]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // D(p1, z2) / 2 + D(p2, z1) / 2, in [-1, 1]. Measured: -0.026 -0.147 -0.288 -0.373 -0.444 -0.442
+  // (--threads 2: within 0.017).
+  const auto trace = train(short_run(dir.str(), "simsiam", 6));
+  CHECK(trace.loss.back() < trace.loss.front() - 0.25);
+}
+
+TEST_CASE("Barlow Twins' loss falls on a small subset", "[trainers][methods][barlow]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // sum_i (1 - c_ii)^2 + 0.0051 sum_{i != j} c_ij^2 over D = 512. Measured: 373.2 212.7 191.8 196.1 188.0 189.3
+  // (--threads 2: within 0.9).
+  const auto trace = train(short_run(dir.str(), "barlow", 6));
+  CHECK(trace.loss.back() < trace.loss.front() - 100);
+}
+
+TEST_CASE("VICReg's loss falls on a small subset", "[trainers][methods][vicreg]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // 25 invariance + 25 variance + 1 covariance over D = 512. Measured: 22.09 20.75 20.28 20.39 20.15 20.03
+  // (--threads 2: within 0.04).
+  const auto trace = train(short_run(dir.str(), "vicreg", 6));
+  CHECK(trace.loss.back() < trace.loss.front() - 1.0);
+}
+
+TEST_CASE("BYOL: cosine momentum schedule from tau_base to 1", "[trainers][methods][byol]") {
+  // tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2: k = 0 gives tau_base, k = K / 2 gives (1 + tau_base) / 2,
+  // k = K gives 1; progress outside [0, 1] is clamped.
+  CHECK(T::byol_momentum(0.996, 0.0) == Approx(0.996).epsilon(1e-15));
+  CHECK(T::byol_momentum(0.996, 0.5) == Approx(0.998).epsilon(1e-15));
+  CHECK(T::byol_momentum(0.996, 1.0) == 1.0);
+  CHECK(T::byol_momentum(0.996, 0.25) == Approx(1 - 0.004 * (std::sqrt(0.5) + 1) / 2).epsilon(1e-15));
+  CHECK(T::byol_momentum(0.9, 2.0) == 1.0);
+  CHECK(T::byol_momentum(0.9, -1.0) == Approx(0.9).epsilon(1e-15));
+}
+
+TEST_CASE("BYOL: the target starts as a frozen copy and one EMA step is tau t + (1 - tau) o",
+          "[trainers][methods][byol]") {
+  torch::manual_seed(3);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto target = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::BYOL byol(encoder, target, T::BYOLOptions().ema_momentum(0.9));
+  for (const auto& p : target->named_parameters()) {
+    INFO(p.key());
+    CHECK(torch::equal(p.value(), encoder->named_parameters()[p.key()]));
+    CHECK_FALSE(p.value().requires_grad());
+  }
+  const auto optimizer = T::make_optimizer(byol.modules(), T::OptimizerOptions());
+  size_t optimized = 0;
+  for (const auto& group : optimizer->param_groups()) optimized += group.params().size();
+  // + projector and predictor: each Linear (no bias) - BN (weight, bias) - Linear (weight, bias).
+  CHECK(optimized == encoder->parameters().size() + 2 * 5);
+
+  // Move the online network away, then at progress 0.5 (tau = 0.95) t <- tau t + (1 - tau) o, checked in float64.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->parameters()) p.add_(torch::randn_like(p));
+    for (auto& p : byol.projector()->parameters()) p.add_(torch::randn_like(p));
+  }
+  byol.set_progress(0.5);
+  const double tau = 0.95;
+  CHECK(byol.momentum() == Approx(tau).epsilon(1e-15));
+  auto snapshot = [](const torch::nn::Module& m) {
+    std::map<std::string, torch::Tensor> values;
+    for (const auto& p : m.named_parameters()) values[p.key()] = p.value().clone().to(torch::kDouble);
+    return values;
+  };
+  const auto target_before = snapshot(*target), projector_before = snapshot(*byol.target_projector());
+  byol.update_target();
+  auto check_ema = [&](const torch::nn::Module& t, const torch::nn::Module& o, std::map<std::string, torch::Tensor> b) {
+    for (const auto& p : t.named_parameters()) {
+      INFO(p.key());
+      const auto expected = tau * b[p.key()] + (1 - tau) * o.named_parameters()[p.key()].to(torch::kDouble);
+      CHECK(torch::allclose(p.value().to(torch::kDouble), expected, 1e-6, 1e-6));
+      CHECK_FALSE(torch::allclose(p.value().to(torch::kDouble), b[p.key()], 1e-6, 1e-6));
+    }
+  };
+  check_ema(*target, *encoder, target_before);
+  check_ema(*byol.target_projector(), *byol.projector(), projector_before);
+  // At the end of the schedule tau = 1: the target no longer moves.
+  byol.set_progress(1.0);
+  const auto frozen = snapshot(*target);
+  byol.update_target();
+  for (const auto& p : target->named_parameters()) {
+    CHECK(torch::equal(p.value().to(torch::kDouble), frozen.at(p.key())));
+  }
 }
 
 TEST_CASE("MoCo: the key encoder starts as a frozen copy and one EMA step is exact", "[trainers][methods][moco]") {
@@ -287,6 +389,34 @@ TEST_CASE("InstDisc's softmax loss is InfoNCE of f against its bank row and the 
   CHECK_FALSE(torch::equal(method.bank().index_select(0, batch.indices), bank.index_select(0, batch.indices)));
   CHECK(error_message([] { T::parse_instdisc_loss("infonce"); }) ==
         "unknown instdisc loss 'infonce': expected nce or softmax");
+}
+
+TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwise",
+          "[trainers][methods][byol][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto run = [&](const std::string& name) {
+    return with_loop(tiny_run(dir.file(name)).method("byol").encoder("convnet-s"), [](auto& l) { l.epochs(2); });
+  };
+  const auto whole = T::pretrain(run("whole"));
+  REQUIRE(whole.steps == 12);
+  T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
+  const auto resumed = T::pretrain(run("split").resume(true));
+  CHECK(resumed.resumed_from_step == 5);
+  const auto a = ssl::load_checkpoint(whole.checkpoint);
+  const auto b = ssl::load_checkpoint(resumed.checkpoint);
+  require_equal_states(a.encoder, b.encoder);
+  for (const std::string name : {"projector", "predictor", "target_encoder", "target_projector"}) {
+    INFO(name);
+    REQUIRE(b.modules.count(name) == 1);
+    require_equal_states(a.modules.at(name), b.modules.at(name));
+  }
+  // The momentum logged at each step follows the cosine schedule over the 12 steps, resumed or not.
+  const auto momentum = logged_values(dir.file("split/metrics.jsonl"), "ema_momentum");
+  REQUIRE(momentum.size() == 12);
+  CHECK(momentum == logged_values(dir.file("whole/metrics.jsonl"), "ema_momentum"));
+  CHECK(momentum[0] == Approx(0.996).epsilon(1e-7));  // metrics.jsonl holds 8 significant digits
+  CHECK(momentum[6] == Approx(T::byol_momentum(0.996, 6.0 / 12)).epsilon(1e-7));
 }
 
 TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory bank bitwise",

@@ -9,20 +9,6 @@
 namespace ssl::trainers {
 namespace {
 
-// Copies `from`'s parameters and buffers into `to` and freezes `to`'s parameters (the key network is never
-// updated by gradients).
-void copy_and_freeze(const torch::nn::Module& from, torch::nn::Module& to, const char* what) {
-  load_module_state(to, module_state(from), what);
-  for (auto& p : to.parameters()) p.set_requires_grad(false);
-}
-
-void ema(const torch::nn::Module& online, torch::nn::Module& target, double momentum) {
-  const auto source = online.parameters();
-  auto destination = target.parameters();
-  TORCH_INTERNAL_ASSERT(source.size() == destination.size());
-  for (size_t i = 0; i < source.size(); ++i) destination[i].mul_(momentum).add_(source[i].detach(), 1.0 - momentum);
-}
-
 // `forward` over `groups` chunks of `x` taken in the order `order` (a permutation of the rows), the outputs put
 // back in the rows' original order; each chunk's BatchNorm layers see that chunk's statistics only.
 torch::Tensor forward_in_groups(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
@@ -66,8 +52,8 @@ std::shared_ptr<const data::ViewMaker> MoCo::view_maker(const data::Normalizatio
 
 void MoCo::update_key_encoder() {
   torch::NoGradGuard no_grad;
-  ema(*encoder_, *key_encoder_, options_.momentum());
-  ema(*head_, *key_head_, options_.momentum());
+  ema_update(*encoder_, *key_encoder_, options_.momentum());
+  ema_update(*head_, *key_head_, options_.momentum());
 }
 
 void MoCo::enqueue(const torch::Tensor& keys) {

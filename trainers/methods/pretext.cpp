@@ -34,6 +34,19 @@ torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_
                                torch::nn::Linear(hidden_dim, classes));
 }
 
+void copy_and_freeze(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what) {
+  load_module_state(to, module_state(from), what);
+  for (auto& p : to.parameters()) p.set_requires_grad(false);
+}
+
+void ema_update(const torch::nn::Module& online, torch::nn::Module& target, double momentum) {
+  torch::NoGradGuard no_grad;
+  const auto source = online.parameters();
+  auto destination = target.parameters();
+  TORCH_INTERNAL_ASSERT(source.size() == destination.size());
+  for (size_t i = 0; i < source.size(); ++i) destination[i].mul_(momentum).add_(source[i].detach(), 1.0 - momentum);
+}
+
 void load_state_entry(const std::map<std::string, TensorDict>& state, const std::string& name,
                       torch::nn::Module& module, const std::string& method) {
   const auto found = state.find(name);

@@ -25,6 +25,14 @@ torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_
 void load_state_entry(const std::map<std::string, TensorDict>& state, const std::string& name,
                       torch::nn::Module& module, const std::string& method);
 
+/// Copies `from`'s parameters and buffers into `to` (of the same architecture, else throws naming `what`) and
+/// freezes `to`'s parameters: a target or key network that gradients never update (moco, byol).
+void copy_and_freeze(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what);
+
+/// target <- momentum * target + (1 - momentum) * online for every parameter, in place and without gradient;
+/// the buffers (BatchNorm running statistics) are left to the target's own forward passes.
+void ema_update(const torch::nn::Module& online, torch::nn::Module& target, double momentum);
+
 /// Base of the methods that classify a pretext label (rotnet, jigsaw, relpos): the encoder, a classifier on
 /// what `classifier_inputs` makes of a batch, cross-entropy (in fp32) against its targets, and the pretext
 /// accuracy as the metric "accuracy". The classifier is saved as the extra state "classifier".

@@ -10,6 +10,11 @@ std::unique_ptr<Method> make_moco(const MethodContext& c) {
   return std::make_unique<MoCo>(c.encoder, c.another_encoder(), c.options.moco());
 }
 
+std::unique_ptr<Method> make_byol(const MethodContext& c) {
+  TORCH_CHECK(c.another_encoder, "byol needs a way to build its target encoder");
+  return std::make_unique<BYOL>(c.encoder, c.another_encoder(), c.options.byol());
+}
+
 const Registry<MethodFactory>& registry() {
   static const Registry<MethodFactory> instance(
       "method",
@@ -37,6 +42,20 @@ const Registry<MethodFactory>& registry() {
        {"cpc", "contrastive predictive coding down the columns of a patch grid (Henaff et al. 2019)",
         [](const MethodContext& c) -> std::unique_ptr<Method> {
           return std::make_unique<CPCMethod>(c.encoder, c.options.cpc());
+        }},
+       {"byol", "online network predicts an EMA target network's projection of the other view (Grill et al. 2020)",
+        make_byol},
+       {"simsiam", "predictor against the stop-gradient projection of the other view, no EMA (Chen and He 2021)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<SimSiam>(c.encoder, c.options.simsiam());
+        }},
+       {"barlow", "Barlow Twins: cross-correlation of the two views' embeddings to the identity (Zbontar et al. 2021)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<BarlowTwinsMethod>(c.encoder, c.options.barlow());
+        }},
+       {"vicreg", "variance, invariance and covariance terms on the two views' embeddings (Bardes et al. 2022)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<VICRegMethod>(c.encoder, c.options.vicreg());
         }}});
   return instance;
 }

@@ -1,4 +1,6 @@
 #pragma once
+#include "sslkit/trainers/methods/barlow.h"
+#include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/cpc.h"
 #include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/jigsaw.h"
@@ -6,6 +8,8 @@
 #include "sslkit/trainers/methods/relpos.h"
 #include "sslkit/trainers/methods/rotnet.h"
 #include "sslkit/trainers/methods/simclr.h"
+#include "sslkit/trainers/methods/simsiam.h"
+#include "sslkit/trainers/methods/vicreg.h"
 
 #include <torch/arg.h>
 
@@ -32,6 +36,14 @@ struct MethodOptions {
   TORCH_ARG(RelPosOptions, relpos) = {};
   /// CPC hyper-parameters.
   TORCH_ARG(CPCMethodOptions, cpc) = {};
+  /// BYOL hyper-parameters.
+  TORCH_ARG(BYOLOptions, byol) = {};
+  /// SimSiam hyper-parameters.
+  TORCH_ARG(SimSiamOptions, simsiam) = {};
+  /// Barlow Twins hyper-parameters.
+  TORCH_ARG(BarlowTwinsMethodOptions, barlow) = {};
+  /// VICReg hyper-parameters.
+  TORCH_ARG(VICRegMethodOptions, vicreg) = {};
 };
 
 /// What a method's factory builds it from.
@@ -42,7 +54,7 @@ struct MethodContext {
   Encoder encoder;
   /// Images in the training set (the rows of instdisc's memory bank).
   int64_t num_images;
-  /// Makes another encoder of the same architecture (moco's key encoder); may be empty.
+  /// Makes another encoder of the same architecture (moco's key encoder, byol's target); may be empty.
   std::function<Encoder()> another_encoder;
 };
 

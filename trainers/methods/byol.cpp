@@ -1,0 +1,81 @@
+#include "sslkit/trainers/methods/byol.h"
+
+#include "sslkit/losses/negative_cosine.h"
+#include "sslkit/trainers/methods/pretext.h"
+#include "sslkit/trainers/precision.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ssl::trainers {
+
+double byol_momentum(double base, double progress) {
+  const double k = std::clamp(progress, 0.0, 1.0);
+  return 1.0 - (1.0 - base) * (std::cos(M_PI * k) + 1.0) / 2.0;
+}
+
+BYOL::BYOL(Encoder encoder, Encoder target_encoder, BYOLOptions options)
+    : encoder_(std::move(encoder)), target_encoder_(std::move(target_encoder)), options_(std::move(options)) {
+  TORCH_CHECK(encoder_ && target_encoder_, "BYOL needs an encoder and a target encoder");
+  TORCH_CHECK_VALUE(options_.ema_momentum() >= 0 && options_.ema_momentum() <= 1,
+                    "byol ema momentum must be in [0, 1], got ", options_.ema_momentum());
+  const auto mlp = ProjectionHeadOptions(encoder_->feature_dim())
+                       .hidden_dim(options_.hidden_dim())
+                       .out_dim(options_.projection_dim())
+                       .batch_norm(true);
+  projector_ = ProjectionHead(mlp);
+  target_projector_ = ProjectionHead(mlp);
+  predictor_ = ProjectionHead(ProjectionHeadOptions(mlp).in_dim(options_.projection_dim()));
+  copy_and_freeze(*encoder_, *target_encoder_, "BYOL target encoder (it must have the encoder's architecture)");
+  copy_and_freeze(*projector_, *target_projector_, "BYOL target projector");
+}
+
+std::vector<std::shared_ptr<torch::nn::Module>> BYOL::modules() const {
+  return {encoder_, projector_.ptr(), predictor_.ptr(), target_encoder_, target_projector_.ptr()};
+}
+
+std::shared_ptr<const data::ViewMaker> BYOL::view_maker(const data::Normalization& norm) const {
+  return std::make_shared<data::TwoViews>(options_.augment(), norm);
+}
+
+double BYOL::momentum() const { return byol_momentum(options_.ema_momentum(), progress_); }
+
+void BYOL::update_target() {
+  const double tau = momentum();
+  ema_update(*encoder_, *target_encoder_, tau);
+  ema_update(*projector_, *target_projector_, tau);
+}
+
+StepOutput BYOL::step(const data::Batch& batch) {
+  TORCH_CHECK(batch.views.size() == 2, "BYOL needs two views per image, got ", batch.views.size());
+  const double tau = momentum();
+  update_target();
+  auto online = [&](const torch::Tensor& x) { return predictor_->forward(projector_->forward(encoder_->forward(x))); };
+  auto target = [&](const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    return target_projector_->forward(target_encoder_->forward(x));
+  };
+  const auto p1 = online(batch.views[0]), p2 = online(batch.views[1]);
+  const auto t1 = target(batch.views[0]), t2 = target(batch.views[1]);
+  Fp32Scope fp32;
+  auto regression = [](const torch::Tensor& p, const torch::Tensor& t) {
+    return 2 + 2 * losses::negative_cosine(p.to(torch::kFloat), t.to(torch::kFloat));
+  };
+  return {regression(p1, t2) + regression(p2, t1), {{"ema_momentum", tau}}};
+}
+
+std::map<std::string, TensorDict> BYOL::extra_state() const {
+  return {{"projector", module_state(*projector_)},
+          {"predictor", module_state(*predictor_)},
+          {"target_encoder", module_state(*target_encoder_)},
+          {"target_projector", module_state(*target_projector_)}};
+}
+
+void BYOL::load_extra_state(const std::map<std::string, TensorDict>& state) {
+  load_state_entry(state, "projector", *projector_, "BYOL");
+  load_state_entry(state, "predictor", *predictor_, "BYOL");
+  load_state_entry(state, "target_encoder", *target_encoder_, "BYOL");
+  load_state_entry(state, "target_projector", *target_projector_, "BYOL");
+}
+
+}  // namespace ssl::trainers
