@@ -1,6 +1,5 @@
 #include "sslkit/trainers/methods/barlow.h"
 
-#include "sslkit/losses/barlow_twins.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/precision.h"
 
@@ -14,7 +13,11 @@ BarlowTwinsMethod::BarlowTwinsMethod(Encoder encoder, BarlowTwinsMethodOptions o
                                   .out_dim(options_.projection_dim())
                                   .layers(3)
                                   .batch_norm(true));
-  losses::BarlowTwinsLossImpl(losses::BarlowTwinsOptions().off_diagonal_weight(options_.off_diagonal_weight()));
+  losses::BarlowTwinsLossImpl{loss_options()};  // validates
+}
+
+losses::BarlowTwinsOptions BarlowTwinsMethod::loss_options() const {
+  return losses::BarlowTwinsOptions().off_diagonal_weight(options_.off_diagonal_weight());
 }
 
 std::vector<std::shared_ptr<torch::nn::Module>> BarlowTwinsMethod::modules() const {
@@ -33,8 +36,7 @@ StepOutput BarlowTwinsMethod::step(const data::Batch& batch) {
   // Data parallel: every rank computes the loss of the global batch (statistics over all ranks' embeddings).
   z1 = all_gather_with_grad(z1.to(torch::kFloat), process_group());
   z2 = all_gather_with_grad(z2.to(torch::kFloat), process_group());
-  const auto options = losses::BarlowTwinsOptions().off_diagonal_weight(options_.off_diagonal_weight());
-  return {losses::barlow_twins(z1, z2, options), {}};
+  return {losses::barlow_twins(z1, z2, loss_options()), {}};
 }
 
 std::map<std::string, TensorDict> BarlowTwinsMethod::extra_state() const {

@@ -1,5 +1,6 @@
 #pragma once
 #include "sslkit/data/views/two_views.h"
+#include "sslkit/losses/barlow_twins.h"
 #include "sslkit/ssl/heads.h"
 #include "sslkit/trainers/method.h"
 
@@ -31,6 +32,8 @@ class BarlowTwinsMethod : public Method {
   void load_extra_state(const std::map<std::string, TensorDict>& state) override;
 
  private:
+  losses::BarlowTwinsOptions loss_options() const;
+
   Encoder encoder_;
   ProjectionHead projector_{nullptr};
   BarlowTwinsMethodOptions options_;
