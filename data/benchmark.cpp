@@ -20,9 +20,12 @@ std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const Source> s
   std::vector<DataBenchmarkRow> rows;
   for (const auto& name : options.views()) {
     const auto maker = make_view(name, norm);
-    const auto shape = maker->view_shape(source->channels(), source->height(), source->width());
-    int64_t view_numel = 1;
-    for (const auto d : shape) view_numel *= d;
+    int64_t values_per_image = 0;  // over all views, which may differ in size (multi-crop)
+    for (int64_t v = 0; v < maker->num_views(); ++v) {
+      int64_t numel = 1;
+      for (const auto d : maker->shape_of_view(v, source->channels(), source->height(), source->width())) numel *= d;
+      values_per_image += numel;
+    }
     for (const int64_t workers : options.workers()) {
       Loader loader(source, maker, LoaderOptions(options.batch_size()).workers(workers).seed(options.seed()));
       loader.start_epoch(0);
@@ -35,7 +38,7 @@ std::vector<DataBenchmarkRow> run_data_benchmark(std::shared_ptr<const Source> s
       row.workers = workers;
       row.images_per_second = static_cast<double>(options.batches() * options.batch_size()) / seconds;
       row.views_per_second = row.images_per_second * static_cast<double>(maker->num_views());
-      row.megabytes_per_second = row.views_per_second * static_cast<double>(view_numel) * 4.0 / 1e6;
+      row.megabytes_per_second = row.images_per_second * static_cast<double>(values_per_image) * 4.0 / 1e6;
       rows.push_back(row);
     }
   }

@@ -48,14 +48,17 @@ Batch Loader::make_batch(int64_t epoch, int64_t step) const {
   TORCH_CHECK(count > 0, "Loader: step ", step, " is past the end of the epoch");
 
   const int64_t c = source_->channels(), h = source_->height(), w = source_->width();
-  const auto shape = maker_->view_shape(c, h, w);
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat).pinned_memory(pin_memory_);
   Batch batch;
   batch.step = step;
-  std::vector<int64_t> batch_shape{count};
-  batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
-  const int64_t view_numel = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
-  for (int64_t v = 0; v < maker_->num_views(); ++v) batch.views.push_back(torch::empty(batch_shape, float_options));
+  std::vector<int64_t> view_numel;  // per view: views may differ in size (multi-crop)
+  for (int64_t v = 0; v < maker_->num_views(); ++v) {
+    const auto shape = maker_->shape_of_view(v, c, h, w);
+    std::vector<int64_t> batch_shape{count};
+    batch_shape.insert(batch_shape.end(), shape.begin(), shape.end());
+    view_numel.push_back(std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>()));
+    batch.views.push_back(torch::empty(batch_shape, float_options));
+  }
   batch.indices = torch::empty({count}, torch::kInt64);
   const int64_t targets_per_image = maker_->targets_per_image();
   if (targets_per_image == 1) batch.targets = torch::empty({count}, torch::kInt64);
@@ -70,7 +73,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t step) const {
   std::vector<float*> outs(batch.views.size());
   for (int64_t k = 0; k < count; ++k) {
     const int64_t index = order[static_cast<size_t>(first + k)];
-    for (size_t v = 0; v < outs.size(); ++v) outs[v] = batch.views[v].data_ptr<float>() + k * view_numel;
+    for (size_t v = 0; v < outs.size(); ++v) outs[v] = batch.views[v].data_ptr<float>() + k * view_numel[v];
     Rng rng(options_.seed(), static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
     int64_t* target = batch.targets.defined() ? batch.targets.data_ptr<int64_t>() + k * targets_per_image : nullptr;
     maker_->make({pixels.data() + k * image_numel, h, w, c}, rng, outs.data(), target);

@@ -57,13 +57,16 @@ int64_t peak_rss_bytes() {
   return 0;
 }
 
-// Training FLOPs per image: views x patches x 3 x the encoder's forward FLOPs on one view.
+// Training FLOPs per image: 3 x the encoder's forward FLOPs summed over the views and their patches.
 double training_flops_per_image(const data::ViewMaker& maker, EncoderImpl& encoder, const data::Source& images) {
-  const auto view_shape = maker.view_shape(images.channels(), images.height(), images.width());
-  const std::vector<int64_t> image_shape(view_shape.end() - 3, view_shape.end());
-  const int64_t patches = view_shape.size() > 3 ? view_shape[0] : 1;
-  return 3.0 * static_cast<double>(maker.num_views() * patches) *
-         static_cast<double>(encoder_flops_per_image(encoder, image_shape));
+  double flops = 0;
+  for (int64_t v = 0; v < maker.num_views(); ++v) {
+    const auto view_shape = maker.shape_of_view(v, images.channels(), images.height(), images.width());
+    const std::vector<int64_t> image_shape(view_shape.end() - 3, view_shape.end());
+    const int64_t patches = view_shape.size() > 3 ? view_shape[0] : 1;
+    flops += 3.0 * static_cast<double>(patches) * static_cast<double>(encoder_flops_per_image(encoder, image_shape));
+  }
+  return flops;
 }
 
 // Peak CUDA memory allocated on a CUDA device, else the process's peak resident memory.

@@ -1,6 +1,7 @@
 #include "sslkit/data/views/registry.h"
 
 #include "sslkit/data/views/jigsaw.h"
+#include "sslkit/data/views/multi_crop.h"
 #include "sslkit/data/views/patch_grid.h"
 #include "sslkit/data/views/relative_patch.h"
 #include "sslkit/data/views/rotations.h"
@@ -21,6 +22,8 @@ const Registry<ViewFactory>& registry() {
   static const Registry<ViewFactory> instance(
       "view", {{"two-views", "two SimCLR augmentations of each image (SimCLR, MoCo)",
                 with_defaults<TwoViews, ContrastiveAugmentOptions>},
+               {"multi-crop", "2 global crops and 4 local 14 px crops of each image (SwAV, DINO)",
+                with_defaults<MultiCrop, MultiCropOptions>},
                {"rotations", "the image at 0/90/180/270 degrees, targets 0..3 (RotNet)",
                 with_defaults<Rotations, RotationsOptions>},
                {"patch-grid", "a grid of overlapping jittered patches (CPC)", with_defaults<PatchGrid, PatchGridOptions>},

@@ -11,7 +11,7 @@ namespace ssl::data {
 /// normalizes with the given statistics.
 using ViewFactory = std::shared_ptr<const ViewMaker> (*)(const Normalization&);
 
-/// The registered view names: two-views, rotations, patch-grid, jigsaw, relative-patch.
+/// The registered view names: two-views, multi-crop, rotations, patch-grid, jigsaw, relative-patch.
 std::vector<std::string> view_names();
 
 /// One line per registered view: its name and what it makes.

@@ -2,10 +2,12 @@
 #include "sslkit/data/view_grid.h"
 #include "sslkit/ssl/png.h"
 #include "sslkit/data/views/jigsaw.h"
+#include "sslkit/data/views/multi_crop.h"
 #include "sslkit/data/views/patch_grid.h"
 #include "sslkit/data/views/registry.h"
 #include "sslkit/data/views/relative_patch.h"
 #include "sslkit/data/views/rotations.h"
+#include "sslkit/data/views/two_views.h"
 
 #include "errors.h"
 
@@ -171,6 +173,59 @@ TEST_CASE("patch-grid: g x g patches at the grid corners, each jittered by at mo
   }
 }
 
+TEST_CASE("multi-crop: two global crops as two-views makes them, then local crops of their own size and scale",
+          "[data][views]") {
+  auto set = coded_set(3, 28);
+  const auto options = D::MultiCropOptions().local_crops(3).local_crop_size(12);
+  const auto maker = std::make_shared<D::MultiCrop>(options, kUnit);
+  REQUIRE(maker->num_views() == 5);
+  CHECK(maker->view_shape(1, 28, 28) == std::vector<int64_t>{1, 28, 28});
+  for (int64_t v = 0; v < 5; ++v) {
+    INFO(v);
+    CHECK(maker->shape_of_view(v, 1, 28, 28) == (v < 2 ? std::vector<int64_t>{1, 28, 28} : std::vector<int64_t>{1, 12, 12}));
+  }
+  const auto batch = one_batch(set, maker);
+  REQUIRE(batch.views.size() == 5);
+  CHECK(batch.views[0].sizes() == std::vector<int64_t>{3, 1, 28, 28});
+  CHECK(batch.views[4].sizes() == std::vector<int64_t>{3, 1, 12, 12});
+
+  // From one random stream: the global crops are what TwoViews with the same pipeline draws first, then each local
+  // crop is the same pipeline with the local area range and side.
+  const auto image = set->images[1].contiguous();
+  const D::ImageRef ref{image.data_ptr<uint8_t>(), 28, 28, 1};
+  std::vector<torch::Tensor> views;
+  std::vector<float*> outs;
+  for (int64_t v = 0; v < 5; ++v) {
+    views.push_back(torch::empty(maker->shape_of_view(v, 1, 28, 28)));
+    outs.push_back(views.back().data_ptr<float>());
+  }
+  D::Rng rng(4, 0, 1), expected_rng(4, 0, 1);
+  maker->make(ref, rng, outs.data(), nullptr);
+  D::TwoViews two(options.global(), kUnit);
+  auto global = torch::empty({2, 1, 28, 28});
+  float* global_outs[2] = {global[0].data_ptr<float>(), global[1].data_ptr<float>()};
+  two.make(ref, expected_rng, global_outs, nullptr);
+  CHECK(torch::equal(views[0], global[0]));
+  CHECK(torch::equal(views[1], global[1]));
+  auto local_options = options.global();
+  local_options.crop().scale_min(0.05).scale_max(0.4).out_size(12);
+  const auto local = D::contrastive_augmentation(local_options, kUnit);
+  for (int64_t v = 2; v < 5; ++v) {
+    auto expected = torch::empty({1, 12, 12});
+    local.apply(ref, expected_rng, expected.data_ptr<float>());
+    CHECK(torch::equal(views[static_cast<size_t>(v)], expected));
+  }
+  CHECK_FALSE(torch::equal(views[2], views[3]));
+
+  CHECK(D::MultiCrop(D::MultiCropOptions().local_crops(0), kUnit).num_views() == 2);
+  CHECK(error_message([] { D::MultiCrop(D::MultiCropOptions().local_crops(-1), kUnit); }) ==
+        "multi-crop: local crops must be in [0, 64], got -1");
+  CHECK(error_message([] { D::MultiCrop(D::MultiCropOptions().local_crop_size(0), kUnit); }) ==
+        "multi-crop: local crop size must be in [1, 65536] pixels, got 0");
+  CHECK(error_message([] { D::MultiCrop(D::MultiCropOptions().local_scale_min(0.5), kUnit); }) ==
+        "multi-crop: local crop scale must satisfy 0 < min <= max <= 1, got [0.5, 0.4]");
+}
+
 TEST_CASE("Every registered view gives the same batch with 0 and 2 workers", "[data][views]") {
   auto set = coded_set(12, 28);
   for (const auto& name : D::view_names()) {
@@ -190,7 +245,7 @@ TEST_CASE("Every registered view gives the same batch with 0 and 2 workers", "[d
     }
   }
   CHECK(error_message([] { D::make_view("spin", {}); }) ==
-        "unknown view 'spin': expected one of two-views, rotations, patch-grid, jigsaw, relative-patch");
+        "unknown view 'spin': expected one of two-views, multi-crop, rotations, patch-grid, jigsaw, relative-patch");
 }
 
 TEST_CASE("encode_png round-trips through an independent zlib decode", "[data][png]") {
