@@ -58,10 +58,18 @@ void add_optimization_options(po::options_description& description, const traine
 void add_method_options(po::options_description& description, const trainers::MethodOptions& d) {
   description.add_options()
       ("temperature", po::value<double>(),
-       "softmax temperature of simclr / moco / instdisc (default: the method's, 0.1 / 0.2 / 0.07)")
-      ("crop-scale-min", po::value<double>()->default_value(d.simclr().augment().crop().scale_min()),
-       "simclr / moco / instdisc / byol / simsiam / barlow / vicreg: smallest area fraction of the random "
-       "resized crop")
+       "softmax temperature of simclr / moco / instdisc / swav, dino's student temperature (default: the "
+       "method's, 0.1 / 0.2 / 0.07 / 0.1 / 0.1)")
+      ("crop-scale-min", po::value<double>(),
+       "smallest area fraction of the random resized (global) crop of the two-view methods, swav and dino "
+       "(default: the method's, 0.2; swav 0.14, dino 0.4)")
+      ("view", po::value<std::string>()->default_value("auto"),
+       "swav / dino: multi-crop (2 global and --local-crops local crops) | two-views (the 2 global crops only); "
+       "auto: multi-crop for them, each other method its own view")
+      ("local-crops", po::value<int64_t>()->default_value(d.dino().crops().local_crops()),
+       "swav / dino: local crops per image with --view multi-crop")
+      ("local-crop-size", po::value<int64_t>()->default_value(d.dino().crops().local_crop_size()),
+       "swav / dino: side of the local crops in pixels")
       ("moco-momentum", po::value<double>()->default_value(d.moco().momentum()), "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(d.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
@@ -77,7 +85,14 @@ void add_method_options(po::options_description& description, const trainers::Me
        "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
       ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead")
       ("ema-momentum", po::value<double>()->default_value(d.byol().ema_momentum()),
-       "byol: base EMA momentum of the target network (cosine schedule from it to 1)")
+       "byol / dino: base EMA momentum of the target / teacher network (cosine schedule from it to 1)")
+      ("prototypes", po::value<int64_t>()->default_value(d.swav().prototypes()), "swav: number of prototypes K")
+      ("swav-queue", po::value<int64_t>()->default_value(d.swav().queue_size()),
+       "swav: embeddings queued per global crop for Sinkhorn, a multiple of the batch (0: none)")
+      ("teacher-temperature", po::value<double>()->default_value(d.dino().teacher_temperature()),
+       "dino: teacher temperature, reached by a linear warm-up from 0.04 over the first 30% of the run")
+      ("dino-out-dim", po::value<int64_t>()->default_value(d.dino().head().out_dim()),
+       "dino: K, the outputs of the DINO head")
       ("off-diagonal-weight", po::value<double>()->default_value(d.barlow().off_diagonal_weight()),
        "barlow: lambda, the weight of the off-diagonal (redundancy) term");
 }
@@ -157,8 +172,15 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
   const auto default_text = to_strings(default_map);
   const auto value_text = to_strings(v);
   for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"temperature", {"simclr", "moco", "instdisc"}},
-           {"crop-scale-min", {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg"}},
+           {"temperature", {"simclr", "moco", "instdisc", "swav", "dino"}},
+           {"crop-scale-min", {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg", "swav", "dino"}},
+           {"view", {"swav", "dino"}},
+           {"local-crops", {"swav", "dino"}},
+           {"local-crop-size", {"swav", "dino"}},
+           {"prototypes", {"swav"}},
+           {"swav-queue", {"swav"}},
+           {"teacher-temperature", {"dino"}},
+           {"dino-out-dim", {"dino"}},
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
@@ -168,7 +190,7 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"bank-momentum", {"instdisc"}},
            {"nce-z-momentum", {"instdisc"}},
            {"cpc-steps", {"cpc"}},
-           {"ema-momentum", {"byol"}},
+           {"ema-momentum", {"byol", "dino"}},
            {"off-diagonal-weight", {"barlow"}}}) {
     const auto value = value_text.find(flag), fallback = default_text.find(flag);
     const bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
@@ -236,21 +258,36 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
       .normalizer_momentum(v["nce-z-momentum"].as<double>());
   methods.cpc().steps(v["cpc-steps"].as<int64_t>());
   methods.byol().ema_momentum(v["ema-momentum"].as<double>());
+  methods.dino().ema_momentum(v["ema-momentum"].as<double>());
+  methods.dino().teacher_temperature(v["teacher-temperature"].as<double>());
+  methods.dino().head().out_dim(v["dino-out-dim"].as<int64_t>());
+  methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
+  const std::string view = v["view"].as<std::string>();
+  if (view != "auto" && view != "multi-crop" && view != "two-views") {
+    throw po::error("unknown --view '" + view + "': expected auto, multi-crop or two-views");
+  }
+  const int64_t local_crops = view == "two-views" ? 0 : v["local-crops"].as<int64_t>();
+  for (auto* crops : {&methods.swav().crops(), &methods.dino().crops()}) {
+    crops->local_crops(local_crops).local_crop_size(v["local-crop-size"].as<int64_t>());
+  }
   methods.barlow().off_diagonal_weight(v["off-diagonal-weight"].as<double>());
   if (v.count("temperature")) {
     const double temperature = v["temperature"].as<double>();
     methods.simclr().temperature(temperature);
     methods.moco().temperature(temperature);
     methods.instdisc().temperature(temperature);
+    methods.swav().temperature(temperature);
+    methods.dino().student_temperature(temperature);
   }
-  const double crop_scale_min = v["crop-scale-min"].as<double>();
-  methods.simclr().augment().crop().scale_min(crop_scale_min);
-  methods.moco().augment().crop().scale_min(crop_scale_min);
-  methods.instdisc().augment().crop().scale_min(crop_scale_min);
-  methods.byol().augment().crop().scale_min(crop_scale_min);
-  methods.simsiam().augment().crop().scale_min(crop_scale_min);
-  methods.barlow().augment().crop().scale_min(crop_scale_min);
-  methods.vicreg().augment().crop().scale_min(crop_scale_min);
+  if (v.count("crop-scale-min")) {
+    const double crop_scale_min = v["crop-scale-min"].as<double>();
+    for (auto* augment : {&methods.simclr().augment(), &methods.moco().augment(), &methods.instdisc().augment(),
+                          &methods.byol().augment(), &methods.simsiam().augment(), &methods.barlow().augment(),
+                          &methods.vicreg().augment(), &methods.swav().crops().global(),
+                          &methods.dino().crops().global()}) {
+      augment->crop().scale_min(crop_scale_min);
+    }
+  }
   return methods;
 }
 

@@ -17,6 +17,7 @@
 
 #include <exception>
 #include <functional>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -86,32 +87,40 @@ class PlainConvImpl : public ssl::EncoderImpl {
 struct RunOutcome {
   std::vector<double> losses;
   ssl::TensorDict encoder_before, encoder;
-  ssl::TensorDict head_before, head;
+  std::map<std::string, ssl::TensorDict> states_before, states;  // the method's extra states compared
 };
 
-// Trains SimCLR for one plain SGD step (lr 0.5, no momentum) with `world` ranks of `batch` images each on the same
-// 96 Fashion-MNIST-sized random images; returns rank 0's logged loss and its weights before and after the step.
-// One step from equal weights compares well-conditioned quantities: the loss of the first batch and the update
-// -lr * gradient. Several Adam or momentum steps would not: they turn float-level noise in small gradients into
-// lr-sized weight differences, so that even one process run with 1 and with 2 threads disagrees.
-RunOutcome train_simclr(int64_t world, int64_t batch, bool plain_encoder, bool sync_bn, const std::string& dir) {
+// A deep copy of a module state (the saved tensors alias the live ones).
+ssl::TensorDict snapshot(const ssl::TensorDict& state) {
+  ssl::TensorDict copy;
+  for (const auto& item : state) copy.insert(item.key(), item.value().clone());
+  return copy;
+}
+
+// Trains `options.method()` for one plain SGD step (lr 0.5, no momentum) with `world` ranks of `batch` images each
+// on the same 96 Fashion-MNIST-sized random images; returns rank 0's logged loss, its encoder and the extra states
+// `compared` before and after the step. One step from equal weights compares well-conditioned quantities: the loss
+// of the first batch and the update -lr * gradient. Several Adam or momentum steps would not: they turn float-level
+// noise in small gradients into lr-sized weight differences, so that even one process run with 1 and with 2
+// threads disagrees.
+RunOutcome train_one_step(T::PretrainOptions options, const std::vector<std::string>& compared, int64_t world,
+                          int64_t batch, bool plain_encoder, bool sync_bn, const std::string& dir) {
   const auto source = std::make_shared<ssl::data::MemorySource>(ssl::testing::random_set(96, 28, 28, 1, 5));
-  auto options = ssl::testing::tiny_run(dir).batch_size(batch);
-  options.loop().epochs(1).max_steps(1).optimizer(T::OptimizerOptions().name("sgd").lr(0.5).momentum(0));
-  options.methods().simclr().projection_batch_norm(!plain_encoder);
+  options.loop().out_dir(dir).epochs(1).max_steps(1).optimizer(T::OptimizerOptions().name("sgd").lr(0.5).momentum(0));
+  options.batch_size(batch);
+  auto make_encoder = [plain_encoder] {
+    return plain_encoder ? ssl::Encoder(std::make_shared<PlainConvImpl>(1))
+                         : ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  };
   // Every rank's method starts from the same seed (as separate processes would); rank 0's weights are broadcast.
   std::vector<std::unique_ptr<T::Method>> methods;
   for (int64_t r = 0; r < world; ++r) {
     torch::manual_seed(static_cast<int64_t>(options.seed()));
-    auto encoder = plain_encoder ? ssl::Encoder(std::make_shared<PlainConvImpl>(1))
-                                 : ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
-    methods.push_back(T::make_method(options, encoder, source->size(), nullptr));
+    methods.push_back(T::make_method(options, make_encoder(), source->size(), make_encoder));
   }
   RunOutcome outcome;
-  outcome.encoder_before = ssl::module_state(*methods[0]->encoder());
-  outcome.head_before = methods[0]->extra_state().at("head");
-  for (auto& item : outcome.encoder_before) item.value() = item.value().clone();
-  for (auto& item : outcome.head_before) item.value() = item.value().clone();
+  outcome.encoder_before = snapshot(ssl::module_state(*methods[0]->encoder()));
+  for (const auto& name : compared) outcome.states_before[name] = snapshot(methods[0]->extra_state().at(name));
   const auto norm = ssl::data::compute_normalization(*source);
   auto run = [&](int64_t rank, std::shared_ptr<T::ProcessGroup> group) {
     T::Method& method = *methods[static_cast<size_t>(rank)];
@@ -127,30 +136,49 @@ RunOutcome train_simclr(int64_t world, int64_t batch, bool plain_encoder, bool s
   }
   outcome.losses = logged_values(dir + "/metrics.jsonl");
   outcome.encoder = ssl::module_state(*methods[0]->encoder());
-  outcome.head = methods[0]->extra_state().at("head");
+  for (const auto& name : compared) outcome.states[name] = methods[0]->extra_state().at(name);
   return outcome;
 }
 
+// SimCLR's one step (train_one_step), its projection head compared.
+RunOutcome train_simclr(int64_t world, int64_t batch, bool plain_encoder, bool sync_bn, const std::string& dir) {
+  auto options = ssl::testing::tiny_run(dir);
+  options.methods().simclr().projection_batch_norm(!plain_encoder);
+  return train_one_step(options, {"head"}, world, batch, plain_encoder, sync_bn, dir);
+}
+
 // The largest difference between the steps `after - before` of two runs, over each tensor, relative to the largest
-// step of `reference` in that tensor (for a buffer such as a running mean, its change over the step). Returns the
-// worst tensor's value; tensors the step left unchanged in the reference (e.g. num_batches_tracked) compare exactly.
+// step of `reference` in that tensor (for a buffer such as a running mean, its change over the step), but to no less
+// than 1% of the largest step in the whole module: a bias right before a BatchNorm or a centring loss has a gradient
+// that is zero but for rounding (measured 2e-8 and 4e-10 against 1e-3 elsewhere), whose noise would otherwise count
+// as a 100% difference. Returns the worst tensor's value; tensors the step left unchanged in the reference (e.g.
+// num_batches_tracked) compare exactly.
 double max_relative_step_difference(const RunOutcome& run, const RunOutcome& reference) {
   double worst = 0;
   auto compare = [&](const ssl::TensorDict& before, const ssl::TensorDict& after, const ssl::TensorDict& ref_before,
                      const ssl::TensorDict& ref_after) {
     REQUIRE(after.size() == ref_after.size());
+    double module_scale = 0;
+    for (const auto& item : ref_after) {
+      module_scale = std::max(module_scale, (item.value() - ref_before[item.key()]).abs().max().item<double>());
+    }
     for (const auto& item : ref_after) {
       INFO(item.key());
       REQUIRE(after.find(item.key()) != nullptr);
       const auto ref_step = (item.value() - ref_before[item.key()]).to(torch::kDouble);
       const auto step = (after[item.key()] - before[item.key()]).to(torch::kDouble);
-      const double scale = ref_step.abs().max().item<double>();
+      const double scale = std::max(ref_step.abs().max().item<double>(), 0.01 * module_scale);
       const double difference = (step - ref_step).abs().max().item<double>();
       worst = std::max(worst, scale > 0 ? difference / scale : difference);
     }
   };
   compare(run.encoder_before, run.encoder, reference.encoder_before, reference.encoder);
-  compare(run.head_before, run.head, reference.head_before, reference.head);
+  REQUIRE(run.states.size() == reference.states.size());
+  for (const auto& [name, state] : reference.states) {
+    INFO(name);
+    REQUIRE(run.states.count(name) == 1);
+    compare(run.states_before.at(name), run.states.at(name), reference.states_before.at(name), state);
+  }
   return worst;
 }
 
@@ -277,6 +305,55 @@ TEST_CASE("simclr with SyncBatchNorm, 2 ranks x 16 = 1 process x 32 with BatchNo
   REQUIRE(ranks.losses.size() == 1);
   CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
   // The running statistics are buffers of the states: their change over the step is the global batch's moments.
+  CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
+}
+
+TEST_CASE("byol, simsiam, barlow, vicreg: 2 ranks x 16 with SyncBatchNorm = 1 process x 32: same loss and SGD step",
+          "[trainers][distributed]") {
+  // Their heads hold BatchNorm, synchronized over the ranks; barlow and vicreg gather the embeddings for their
+  // batch statistics.
+  SingleThread single_thread;
+  for (const auto& [method, compared] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"byol", {"projector", "predictor"}},
+           {"simsiam", {"projector", "predictor"}},
+           {"barlow", {"projector"}},
+           {"vicreg", {"expander"}}}) {
+    INFO(method);
+    TempDir one, two;
+    const auto options = ssl::testing::tiny_run(one.str()).method(method);
+    const auto single = train_one_step(options, compared, 1, 32, true, false, one.str());
+    const auto ranks = train_one_step(options, compared, 2, 16, true, true, two.str());
+    REQUIRE(ranks.losses.size() == 1);
+    CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
+    CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
+  }
+}
+
+TEST_CASE("swav, 2 ranks x 16 with Sinkhorn over the global batch = 1 process x 32: same loss and SGD step",
+          "[trainers][distributed][swav]") {
+  // Multi-crop (2 global + 4 local crops); the projector's BatchNorm is synchronized, so that both runs normalize
+  // over the same 6 x 32 embeddings, and the codes of each rank's rows come from Sinkhorn over all 32 images.
+  SingleThread single_thread;
+  TempDir one, two;
+  const auto options = ssl::testing::tiny_run(one.str()).method("swav");
+  const auto single = train_one_step(options, {"projector", "prototypes"}, 1, 32, true, false, one.str());
+  const auto ranks = train_one_step(options, {"projector", "prototypes"}, 2, 16, true, true, two.str());
+  REQUIRE(ranks.losses.size() == 1);
+  CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
+  CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
+}
+
+TEST_CASE("dino, 2 ranks x 16 with an all-reduced center = 1 process x 32: same loss, SGD step and center",
+          "[trainers][distributed][dino]") {
+  SingleThread single_thread;
+  TempDir one, two;
+  const auto options = ssl::testing::tiny_run(one.str()).method("dino");
+  const auto single = train_one_step(options, {"head", "state"}, 1, 32, true, false, one.str());
+  const auto ranks = train_one_step(options, {"head", "state"}, 2, 16, true, true, two.str());  // the head's BN
+  REQUIRE(ranks.losses.size() == 1);
+  CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
+  // The center moved from 0 to 0.1 x the mean teacher logits of all 32 images on both.
+  CHECK(single.states.at("state")["center"].abs().max().item<double>() > 1e-4);
   CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
 }
 

@@ -1,13 +1,17 @@
 #include "errors.h"
+#include "random_images.h"
 #include "temp_dir.h"
 #include "trainers/run_helpers.h"
 
 #include "sslkit/losses/info_nce.h"
+#include "sslkit/losses/sinkhorn.h"
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/methods/byol.h"
+#include "sslkit/trainers/methods/dino.h"
 #include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/moco.h"
 #include "sslkit/trainers/methods/pretext.h"
+#include "sslkit/trainers/methods/swav.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/pretrain.h"
 
@@ -65,7 +69,7 @@ Trace train(const T::PretrainOptions& options) {
 
 TEST_CASE("Every method is registered; an unknown one gets a message listing them all", "[trainers][methods]") {
   CHECK(T::method_names() == std::vector<std::string>{"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc",
-                                                      "byol", "simsiam", "barlow", "vicreg"});
+                                                      "byol", "simsiam", "barlow", "vicreg", "swav", "dino"});
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   auto another = [] { return ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)); };
   for (const auto& name : T::method_names()) {
@@ -75,7 +79,7 @@ TEST_CASE("Every method is registered; an unknown one gets a message listing the
   }
   CHECK(error_message([&] { T::make_method(T::PretrainOptions().method("nope"), encoder, 100, another); }) ==
         "unknown method 'nope': expected one of simclr, moco, instdisc, rotnet, jigsaw, relpos, cpc, byol, simsiam, "
-        "barlow, vicreg");
+        "barlow, vicreg, swav, dino");
 }
 
 // The loss-falls tests: 256 Fashion-MNIST images, batches of 64, seed 5, single thread, Adam 2e-3 (the
@@ -180,6 +184,138 @@ TEST_CASE("VICReg's loss falls on a small subset", "[trainers][methods][vicreg]"
   // (--threads 2: within 0.04).
   const auto trace = train(short_run(dir.str(), "vicreg", 6));
   CHECK(trace.loss.back() < trace.loss.front() - 1.0);
+}
+
+TEST_CASE("SwAV's loss falls on a small subset", "[trainers][methods][swav]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // Mean over the 2 global crops of the cross-entropy from their Sinkhorn codes to the other 5 crops' softmax over
+  // K = 64 prototypes (log 64 = 4.16 for uniform predictions), trained from step 8 of 32.
+  // Measured: 4.388 4.206 4.136 4.117 4.103 4.087 4.066 4.069.
+  auto options = short_run(dir.str(), "swav", 8);
+  options.methods().swav().prototypes(64).freeze_prototypes_steps(8);
+  const auto trace = train(options);
+  CHECK(trace.loss.back() < trace.loss.front() - 0.15);
+}
+
+TEST_CASE("DINO's loss falls on a small subset", "[trainers][methods][dino]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // Cross-entropy from the centred, sharpened teacher (2 global crops) to the student (6 crops) over K = 256
+  // outputs (log 256 = 5.55), averaged over the 10 pairs. Last layer trained from step 8 of 32.
+  // Measured: 5.431 5.337 5.231 5.159 5.074 5.049 5.008 5.068.
+  auto options = short_run(dir.str(), "dino", 8);
+  options.methods().dino().freeze_last_layer_steps(8).head().out_dim(256);
+  const auto trace = train(options);
+  CHECK(trace.loss.back() < trace.loss.front() - 0.2);
+}
+
+namespace {
+
+// A batch of `crops` views of random 28x28 images (2 global), then local crops of 14x14.
+ssl::data::Batch random_crops(int64_t images, int64_t crops, uint64_t seed) {
+  torch::manual_seed(static_cast<int64_t>(seed));
+  ssl::data::Batch batch;
+  for (int64_t v = 0; v < crops; ++v) batch.views.push_back(torch::randn({images, 1, v < 2 ? 28 : 14, v < 2 ? 28 : 14}));
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("SwAV: one step's loss is the swapped prediction of Sinkhorn codes, prototypes renormalized and frozen",
+          "[trainers][methods][swav]") {
+  SingleThread single_thread;
+  torch::manual_seed(8);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::SwAV swav(encoder, T::SwAVOptions().prototypes(20).freeze_prototypes_steps(1));
+  const auto batch = random_crops(8, 4, 2);
+  {
+    torch::NoGradGuard no_grad;
+    swav.prototypes().mul_(3);  // the step renormalizes them
+  }
+  const auto loss = swav.step(batch).loss;
+  const auto w = swav.prototypes();
+  CHECK(torch::allclose(w.norm(2, 1), torch::ones({20}), 1e-6, 1e-6));
+  loss.backward();
+  CHECK_FALSE(w.grad().defined());  // frozen for the first step
+  CHECK(swav.steps() == 1);
+
+  // The same loss from the definition: the projector in training mode on all crops (one BatchNorm batch),
+  // unit embeddings, scores against the unit prototypes, codes of the global crops, cross-entropy to the others.
+  auto projector = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(swav.modules()[1]);
+  REQUIRE(projector);
+  torch::NoGradGuard no_grad;
+  const auto features = torch::cat({encoder->forward(torch::cat({batch.views[0], batch.views[1]})),
+                                    encoder->forward(torch::cat({batch.views[2], batch.views[3]}))});
+  const auto scores = T::unit_rows(projector->forward(features)).mm(w.t()).chunk(4);
+  double expected = 0;
+  for (int64_t i = 0; i < 2; ++i) {
+    const auto q = ssl::losses::sinkhorn(scores[static_cast<size_t>(i)]);
+    CHECK(torch::allclose(q.sum(1), torch::ones({8}), 1e-5, 1e-5));
+    for (int64_t v = 0; v < 4; ++v) {
+      if (v != i) {
+        expected += -(q * torch::log_softmax(scores[static_cast<size_t>(v)] / 0.1, 1)).sum(1).mean().item<double>() / 3;
+      }
+    }
+  }
+  CHECK(loss.item<double>() == Approx(expected / 2).epsilon(1e-5));
+
+  // From the second step on, the prototypes get a gradient.
+  torch::GradMode::set_enabled(true);
+  swav.step(batch).loss.backward();
+  CHECK(w.grad().defined());
+}
+
+TEST_CASE("DINO: teacher temperature warm-up, EMA teacher and center update after one step",
+          "[trainers][methods][dino]") {
+  // tau_t rises linearly from 0.04 to 0.07 over the first 30% of the run, then stays (0.04 throughout by default).
+  const auto options = T::DINOMethodOptions().teacher_temperature(0.07);
+  CHECK(T::dino_teacher_temperature(T::DINOMethodOptions(), 0.1) == 0.04);
+  CHECK(T::dino_teacher_temperature(options, 0.0) == Approx(0.04).epsilon(1e-15));
+  CHECK(T::dino_teacher_temperature(options, 0.15) == Approx(0.055).epsilon(1e-14));
+  CHECK(T::dino_teacher_temperature(options, 0.3) == 0.07);
+  CHECK(T::dino_teacher_temperature(options, 0.9) == 0.07);
+  CHECK(T::dino_teacher_temperature(T::DINOMethodOptions(options).teacher_warmup_fraction(0), 0.0) == 0.07);
+
+  SingleThread single_thread;
+  torch::manual_seed(4);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto teacher = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::DINOMethod dino(encoder, teacher, T::DINOMethodOptions().freeze_last_layer_steps(1).head(
+                                           T::DINOHeadOptions(0).out_dim(32).hidden_dim(16).bottleneck_dim(8)));
+  for (const auto& p : teacher->named_parameters()) {
+    INFO(p.key());
+    CHECK(torch::equal(p.value(), encoder->named_parameters()[p.key()]));
+    CHECK_FALSE(p.value().requires_grad());
+  }
+  // Every logit is a cosine between the unit bottleneck and a unit row of the last layer.
+  const auto logits = dino.head()->forward(torch::randn({5, 256}));
+  CHECK(logits.abs().max().item<double>() <= 1 + 1e-6);
+
+  const auto batch = random_crops(6, 4, 3);
+  dino.set_progress(0.5);
+  const auto output = dino.step(batch);
+  output.loss.backward();
+  CHECK(output.metrics.at("ema_momentum") == Approx(T::byol_momentum(0.996, 0.5)).epsilon(1e-15));
+  CHECK(output.metrics.at("teacher_temperature") == 0.04);
+  CHECK_FALSE(dino.head()->named_parameters()["last_layer"].grad().defined());  // frozen for the first step
+  CHECK(dino.steps() == 1);
+  // center = 0.9 * 0 + 0.1 * mean of the teacher logits of the two global crops (one teacher batch).
+  torch::NoGradGuard no_grad;
+  const auto teacher_logits = dino.teacher_head()->forward(teacher->forward(torch::cat({batch.views[0], batch.views[1]})));
+  CHECK(torch::allclose(dino.center(), 0.1 * teacher_logits.mean(0), 1e-6, 1e-7));
+
+  // One EMA step at progress 0.5 after moving the student: t <- m t + (1 - m) s, in float64.
+  for (auto& p : encoder->parameters()) p.add_(torch::randn_like(p));
+  const double m = dino.momentum();
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : teacher->named_parameters()) before[p.key()] = p.value().to(torch::kDouble);
+  dino.update_teacher();
+  for (const auto& p : teacher->named_parameters()) {
+    INFO(p.key());
+    const auto expected = m * before[p.key()] + (1 - m) * encoder->named_parameters()[p.key()].to(torch::kDouble);
+    CHECK(torch::allclose(p.value().to(torch::kDouble), expected, 1e-6, 1e-6));
+  }
 }
 
 TEST_CASE("BYOL: cosine momentum schedule from tau_base to 1", "[trainers][methods][byol]") {
@@ -417,6 +553,38 @@ TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwis
   CHECK(momentum == logged_values(dir.file("whole/metrics.jsonl"), "ema_momentum"));
   CHECK(momentum[0] == Approx(0.996).epsilon(1e-7));  // metrics.jsonl holds 8 significant digits
   CHECK(momentum[6] == Approx(T::byol_momentum(0.996, 6.0 / 12)).epsilon(1e-7));
+}
+
+TEST_CASE("Resume: SwAV and DINO restore their queue, center, teacher and freeze counters bitwise",
+          "[trainers][methods][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  for (const std::string method : {"swav", "dino"}) {
+    INFO(method);
+    auto run = [&](const std::string& name) {
+      auto options = tiny_run(dir.file(method + "-" + name)).method(method).encoder("convnet-s");
+      options.loop().epochs(2);
+      options.methods().swav().queue_size(64).freeze_prototypes_steps(3);  // queue full from step 2
+      options.methods().dino().freeze_last_layer_steps(3);
+      options.methods().dino().crops().local_crops(2);
+      return options;
+    };
+    const auto whole = T::pretrain(run("whole"));
+    REQUIRE(whole.steps == 12);
+    T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
+    const auto resumed = T::pretrain(run("split").resume(true));
+    CHECK(resumed.resumed_from_step == 5);
+    const auto a = ssl::load_checkpoint(whole.checkpoint);
+    const auto b = ssl::load_checkpoint(resumed.checkpoint);
+    require_equal_states(a.encoder, b.encoder);
+    for (const auto& [name, state] : a.modules) {
+      if (name == "trainer") continue;
+      INFO(name);
+      REQUIRE(b.modules.count(name) == 1);
+      require_equal_states(state, b.modules.at(name));
+    }
+    CHECK(a.modules.at("state")["steps"].item<int64_t>() == 12);
+  }
 }
 
 TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory bank bitwise",

@@ -26,6 +26,20 @@ torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches)
   return encoder.forward(patches.flatten(0, 1)).view({b, n, -1});
 }
 
+std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views) {
+  std::vector<torch::Tensor> features;
+  for (size_t first = 0; first < views.size();) {
+    size_t end = first + 1;
+    while (end < views.size() && views[end].sizes() == views[first].sizes()) ++end;
+    const std::vector<torch::Tensor> group(views.begin() + static_cast<std::ptrdiff_t>(first),
+                                           views.begin() + static_cast<std::ptrdiff_t>(end));
+    const auto encoded = encoder.forward(group.size() == 1 ? group[0] : torch::cat(group));
+    for (auto& part : encoded.chunk(static_cast<int64_t>(group.size()))) features.push_back(part);
+    first = end;
+  }
+  return features;
+}
+
 torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes) {
   TORCH_CHECK(in_dim >= 1 && hidden_dim >= 0 && classes >= 2, "a pretext classifier needs in_dim >= 1, hidden_dim >= 0 ",
               "and >= 2 classes, got ", in_dim, ", ", hidden_dim, ", ", classes);

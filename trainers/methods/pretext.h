@@ -17,6 +17,11 @@ double top1_accuracy(const torch::Tensor& logits, const torch::Tensor& targets);
 /// The encoder sees each patch as an image of its own (global average pool over the patch's feature map).
 torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches);
 
+/// The features [B, feature_dim] of every view [B, C, H_v, W_v], each run of consecutive views of one size in one
+/// encoder pass (multi-crop's global crops together, then its local crops together, as DINO's MultiCropWrapper):
+/// BatchNorm statistics are those of each size's group.
+std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views);
+
 /// Linear(in, hidden) -> ReLU -> Linear(hidden, classes), or Linear(in, classes) when `hidden_dim` is 0.
 torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes);
 

@@ -15,6 +15,11 @@ std::unique_ptr<Method> make_byol(const MethodContext& c) {
   return std::make_unique<BYOL>(c.encoder, c.another_encoder(), c.options.byol());
 }
 
+std::unique_ptr<Method> make_dino(const MethodContext& c) {
+  TORCH_CHECK(c.another_encoder, "dino needs a way to build its teacher encoder");
+  return std::make_unique<DINOMethod>(c.encoder, c.another_encoder(), c.options.dino());
+}
+
 const Registry<MethodFactory>& registry() {
   static const Registry<MethodFactory> instance(
       "method",
@@ -56,7 +61,13 @@ const Registry<MethodFactory>& registry() {
        {"vicreg", "variance, invariance and covariance terms on the two views' embeddings (Bardes et al. 2022)",
         [](const MethodContext& c) -> std::unique_ptr<Method> {
           return std::make_unique<VICRegMethod>(c.encoder, c.options.vicreg());
-        }}});
+        }},
+       {"swav", "multi-crop; each crop predicts the Sinkhorn cluster codes of the global crops (Caron et al. 2020)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> {
+          return std::make_unique<SwAV>(c.encoder, c.options.swav());
+        }},
+       {"dino", "multi-crop self-distillation from an EMA teacher with centering and sharpening (Caron et al. 2021)",
+        make_dino}});
   return instance;
 }
 

@@ -2,6 +2,7 @@
 #include "sslkit/trainers/methods/barlow.h"
 #include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/cpc.h"
+#include "sslkit/trainers/methods/dino.h"
 #include "sslkit/trainers/methods/instdisc.h"
 #include "sslkit/trainers/methods/jigsaw.h"
 #include "sslkit/trainers/methods/moco.h"
@@ -9,6 +10,7 @@
 #include "sslkit/trainers/methods/rotnet.h"
 #include "sslkit/trainers/methods/simclr.h"
 #include "sslkit/trainers/methods/simsiam.h"
+#include "sslkit/trainers/methods/swav.h"
 #include "sslkit/trainers/methods/vicreg.h"
 
 #include <torch/arg.h>
@@ -44,6 +46,10 @@ struct MethodOptions {
   TORCH_ARG(BarlowTwinsMethodOptions, barlow) = {};
   /// VICReg hyper-parameters.
   TORCH_ARG(VICRegMethodOptions, vicreg) = {};
+  /// SwAV hyper-parameters.
+  TORCH_ARG(SwAVOptions, swav) = {};
+  /// DINO hyper-parameters.
+  TORCH_ARG(DINOMethodOptions, dino) = {};
 };
 
 /// What a method's factory builds it from.
@@ -54,7 +60,7 @@ struct MethodContext {
   Encoder encoder;
   /// Images in the training set (the rows of instdisc's memory bank).
   int64_t num_images;
-  /// Makes another encoder of the same architecture (moco's key encoder, byol's target); may be empty.
+  /// Makes another encoder of the same architecture (moco's key encoder, byol's target, dino's teacher); may be empty.
   std::function<Encoder()> another_encoder;
 };
 
