@@ -48,7 +48,7 @@ int bench_mi(int argc, char** argv) {
       ("average-last", po::value<int64_t>()->default_value(d.average_last()), "steps the estimate is averaged over")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "pairs per batch N")
       ("dim", po::value<int64_t>()->default_value(d.dim()), "dimension of x and y")
-      ("lr", po::value<double>()->default_value(d.lr()), "Adam learning rate")
+      ("lr", real(d.lr()), "Adam learning rate")
       ("mi", po::value<std::string>()->default_value(join(d.true_mi())), "comma-separated true MI values (nats)")
       ("bounds", po::value<std::string>()->default_value(bounds_default), "comma-separated bounds")
       ("critic", po::value<std::string>()->default_value(d.critic()), "separable | concat")
@@ -156,7 +156,7 @@ int bench_sources(int argc, char** argv) {
       ("reads", po::value<int64_t>()->default_value(d.reads()), "images read per access pattern")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per bulk read")
       ("no-memory", po::bool_switch(), "skip the in-memory comparison")
-      ("hdf5-cache-mib", po::value<double>()->default_value(4), "HDF5 chunk cache per data set, MiB");
+      ("hdf5-cache-mib", real(4), "HDF5 chunk cache per data set, MiB");
   add_source_options(description);
   add_common_options(description);
   auto vm = parse(description, argc, argv,

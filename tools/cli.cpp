@@ -3,6 +3,8 @@
 #include "sslkit/ssl/device.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -65,6 +67,15 @@ std::optional<po::variables_map> parse(const po::options_description& descriptio
 }
 
 po::typed_value<bool>* on_off() { return po::value<bool>()->default_value(false)->implicit_value(true); }
+
+po::typed_value<double>* real(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return po::value<double>()->default_value(value, text);
+}
 
 int apply_threads(const po::variables_map& vm) {
   const int threads = vm["threads"].as<int>();

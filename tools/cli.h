@@ -27,6 +27,10 @@ std::optional<po::variables_map> parse(const po::options_description& descriptio
 /// run's options.ini turned on (a plain bool_switch could not).
 po::typed_value<bool>* on_off();
 
+/// A floating-point option defaulting to `value`, which --help shows in its shortest exact form (0.0051, not
+/// 0.0051000000000000004).
+po::typed_value<double>* real(double value);
+
 /// Applies --threads (0: all cores) and returns the thread count in force.
 int apply_threads(const po::variables_map& vm);
 

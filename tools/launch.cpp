@@ -39,7 +39,7 @@ int launch_main(int argc, char** argv) {
       ("nproc", po::value<int>()->default_value(1), "processes (ranks) to start on this machine")
       ("master-addr", po::value<std::string>()->default_value("127.0.0.1"), "address of rank 0's rendezvous store")
       ("master-port", po::value<int>()->default_value(29500), "port of rank 0's rendezvous store")
-      ("grace", po::value<double>()->default_value(30), "seconds the other ranks get to stop after one failed")
+      ("grace", real(30), "seconds the other ranks get to stop after one failed")
       ("force", po::bool_switch(), "start more processes than this machine has cores");
   const std::string usage =
       "usage: sslkit launch --nproc N [--master-port P] -- <command> [options]\n"

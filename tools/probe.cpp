@@ -66,9 +66,9 @@ po::options_description probe_description() {
       ("max-iterations", po::value<int64_t>()->default_value(defaults.max_iterations()), "L-BFGS iterations per fit")
       ("batch-size", po::value<int64_t>()->default_value(defaults.batch_size()), "feature-extraction batch size")
       ("knn-k", po::value<int64_t>()->default_value(defaults.knn_k()), "neighbours of the kNN classifier (0: skip kNN)")
-      ("knn-temperature", po::value<double>()->default_value(defaults.knn_temperature()), "temperature of the kNN vote weights")
+      ("knn-temperature", real(defaults.knn_temperature()), "temperature of the kNN vote weights")
       ("sgd-epochs", po::value<int64_t>()->default_value(defaults.sgd_epochs()), "sgd-augment: epochs")
-      ("sgd-lr", po::value<double>()->default_value(defaults.sgd_learning_rate()), "sgd-augment: peak learning rate")
+      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment: peak learning rate")
       ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()), "sgd-augment: batch size")
       ("mask-threshold", po::value<int64_t>()->default_value(defaults.mask_threshold()),
        "segmentation on data without masks: foreground = pixel value > this (0..255)")
