@@ -33,7 +33,7 @@ void add_run_options(po::options_description& description, const trainers::Pretr
       ("encoder", po::value<std::string>()->default_value(d.encoder()),
        ("encoder: " + joined(encoder_names(), " | ")).c_str())
       ("epochs", po::value<int64_t>()->default_value(d.loop().epochs()), "epochs the schedule spans")
-      ("max-minutes", po::value<double>()->default_value(d.loop().max_minutes()),
+      ("max-minutes", real(d.loop().max_minutes()),
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
       ("max-steps", po::value<int64_t>()->default_value(0), "stop after N steps (0: no limit)")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per batch");
@@ -42,16 +42,16 @@ void add_run_options(po::options_description& description, const trainers::Pretr
 void add_optimization_options(po::options_description& description, const trainers::LoopOptions& d) {
   description.add_options()
       ("optimizer", po::value<std::string>()->default_value(d.optimizer().name()), "adam | adamw | sgd | lars")
-      ("lr", po::value<double>()->default_value(d.optimizer().lr()), "peak learning rate")
-      ("weight-decay", po::value<double>()->default_value(d.optimizer().weight_decay()),
+      ("lr", real(d.optimizer().lr()), "peak learning rate")
+      ("weight-decay", real(d.optimizer().weight_decay()),
        "weight decay (not applied to biases and BatchNorm)")
-      ("momentum", po::value<double>()->default_value(d.optimizer().momentum()), "SGD / LARS momentum")
+      ("momentum", real(d.optimizer().momentum()), "SGD / LARS momentum")
       ("nesterov", on_off(), "SGD / LARS with Nesterov momentum")
-      ("clip-grad-norm", po::value<double>()->default_value(d.clip_grad_norm()),
+      ("clip-grad-norm", real(d.clip_grad_norm()),
        "clip the gradients' global L2 norm to this (0: off)")
       ("precision", po::value<std::string>()->default_value(trainers::to_string(d.precision())),
        "fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
-      ("warmup", po::value<double>()->default_value(d.warmup_fraction()),
+      ("warmup", real(d.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay");
 }
 
@@ -64,13 +64,13 @@ void add_method_options(po::options_description& description, const trainers::Me
        "smallest area fraction of the random resized (global) crop of the two-view methods, swav and dino "
        "(default: the method's, 0.2; swav 0.14, dino 0.4)")
       ("view", po::value<std::string>()->default_value("auto"),
-       "swav / dino: multi-crop (2 global and --local-crops local crops) | two-views (the 2 global crops only); "
-       "auto: multi-crop for them, each other method its own view")
+       "byol / swav / dino: multi-crop (2 global and --local-crops local crops) | two-views (the 2 global crops "
+       "only); auto: multi-crop for swav and dino, each other method its own view")
       ("local-crops", po::value<int64_t>()->default_value(d.dino().crops().local_crops()),
-       "swav / dino: local crops per image with --view multi-crop")
+       "byol / swav / dino: local crops per image with --view multi-crop")
       ("local-crop-size", po::value<int64_t>()->default_value(d.dino().crops().local_crop_size()),
-       "swav / dino: side of the local crops in pixels")
-      ("moco-momentum", po::value<double>()->default_value(d.moco().momentum()), "moco: key encoder EMA momentum")
+       "byol / swav / dino: side of the local crops in pixels")
+      ("moco-momentum", real(d.moco().momentum()), "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(d.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
       ("moco-bn-groups", po::value<int64_t>()->default_value(d.moco().bn_groups()),
@@ -79,21 +79,21 @@ void add_method_options(po::options_description& description, const trainers::Me
        "instdisc: nce (the paper's) | softmax (InfoNCE over the positive and the noise rows)")
       ("nce-negatives", po::value<int64_t>()->default_value(d.instdisc().negatives()),
        "instdisc: noise samples K of the NCE loss")
-      ("bank-momentum", po::value<double>()->default_value(d.instdisc().bank_momentum()),
+      ("bank-momentum", real(d.instdisc().bank_momentum()),
        "instdisc: memory bank momentum")
-      ("nce-z-momentum", po::value<double>()->default_value(d.instdisc().normalizer_momentum()),
+      ("nce-z-momentum", real(d.instdisc().normalizer_momentum()),
        "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
       ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead")
-      ("ema-momentum", po::value<double>()->default_value(d.byol().ema_momentum()),
+      ("ema-momentum", real(d.byol().ema_momentum()),
        "byol / dino: base EMA momentum of the target / teacher network (cosine schedule from it to 1)")
       ("prototypes", po::value<int64_t>()->default_value(d.swav().prototypes()), "swav: number of prototypes K")
       ("swav-queue", po::value<int64_t>()->default_value(d.swav().queue_size()),
        "swav: embeddings queued per global crop for Sinkhorn, a multiple of the batch (0: none)")
-      ("teacher-temperature", po::value<double>()->default_value(d.dino().teacher_temperature()),
+      ("teacher-temperature", real(d.dino().teacher_temperature()),
        "dino: teacher temperature, reached by a linear warm-up from 0.04 over the first 30% of the run")
       ("dino-out-dim", po::value<int64_t>()->default_value(d.dino().head().out_dim()),
        "dino: K, the outputs of the DINO head")
-      ("off-diagonal-weight", po::value<double>()->default_value(d.barlow().off_diagonal_weight()),
+      ("off-diagonal-weight", real(d.barlow().off_diagonal_weight()),
        "barlow: lambda, the weight of the off-diagonal (redundancy) term");
 }
 
@@ -121,7 +121,7 @@ void add_distributed_options(po::options_description& description) {
       ("master-addr", po::value<std::string>(), "data parallel: host of rank 0 (default: $MASTER_ADDR, else 127.0.0.1)")
       ("master-port", po::value<int64_t>(), "data parallel: rendezvous port on rank 0 (default: $MASTER_PORT, else 29500)")
       ("backend", po::value<std::string>()->default_value("auto"), "data parallel: auto (nccl on CUDA, gloo on CPU) | gloo | nccl")
-      ("dist-timeout", po::value<double>()->default_value(300), "data parallel: seconds to wait for the other ranks before failing")
+      ("dist-timeout", real(300), "data parallel: seconds to wait for the other ranks before failing")
       ("sync-batch-norm", on_off(), "data parallel: BatchNorm statistics over the global batch (SyncBN)");
 }
 
@@ -174,9 +174,9 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
   for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"temperature", {"simclr", "moco", "instdisc", "swav", "dino"}},
            {"crop-scale-min", {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg", "swav", "dino"}},
-           {"view", {"swav", "dino"}},
-           {"local-crops", {"swav", "dino"}},
-           {"local-crop-size", {"swav", "dino"}},
+           {"view", {"byol", "swav", "dino"}},
+           {"local-crops", {"byol", "swav", "dino"}},
+           {"local-crop-size", {"byol", "swav", "dino"}},
            {"prototypes", {"swav"}},
            {"swav-queue", {"swav"}},
            {"teacher-temperature", {"dino"}},
@@ -193,7 +193,11 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"ema-momentum", {"byol", "dino"}},
            {"off-diagonal-weight", {"barlow"}}}) {
     const auto value = value_text.find(flag), fallback = default_text.find(flag);
-    const bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
+    bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
+    // Before swav and dino, --crop-scale-min defaulted to 0.2, and every options.ini recorded it.
+    if (flag == "crop-scale-min" && v.count("resume") && value != value_text.end() && value->second == "0.2") {
+      given = false;
+    }
     if (given && std::find(methods.begin(), methods.end(), method) == methods.end()) {
       throw po::error("--" + flag + " applies to --method " + joined(methods, ", ") + " only, not " + method);
     }
@@ -267,9 +271,11 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
     throw po::error("unknown --view '" + view + "': expected auto, multi-crop or two-views");
   }
   const int64_t local_crops = view == "two-views" ? 0 : v["local-crops"].as<int64_t>();
+  const int64_t local_crop_size = v["local-crop-size"].as<int64_t>();
   for (auto* crops : {&methods.swav().crops(), &methods.dino().crops()}) {
-    crops->local_crops(local_crops).local_crop_size(v["local-crop-size"].as<int64_t>());
+    crops->local_crops(local_crops).local_crop_size(local_crop_size);
   }
+  methods.byol().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
   methods.barlow().off_diagonal_weight(v["off-diagonal-weight"].as<double>());
   if (v.count("temperature")) {
     const double temperature = v["temperature"].as<double>();

@@ -318,6 +318,36 @@ TEST_CASE("DINO: teacher temperature warm-up, EMA teacher and center update afte
   }
 }
 
+TEST_CASE("BYOL with multi-crop: every online crop regresses the target of each other global crop",
+          "[trainers][methods][byol]") {
+  SingleThread single_thread;
+  torch::manual_seed(5);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto target = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::BYOL byol(encoder, target, T::BYOLOptions().local_crops(2));
+  const auto maker = byol.view_maker({{0.5f}, {0.5f}});
+  CHECK(maker->name() == "multi-crop");
+  CHECK(maker->num_views() == 4);
+  CHECK(T::BYOL(encoder, ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), {}).view_maker({{0.5f}, {0.5f}})->name() ==
+        "two-views");
+  const auto batch = random_crops(8, 4, 6);
+  const double loss = byol.step(batch).loss.item<double>();
+  // The same sum from the modules (training mode, each view on its own): pairs (t0, p1), (t1, p0), (t0, p2),
+  // (t1, p2), (t0, p3), (t1, p3), each 2 - 2 cos.
+  torch::NoGradGuard no_grad;
+  auto predictor = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(byol.modules()[2]);
+  REQUIRE(predictor);
+  std::vector<torch::Tensor> p, t;
+  for (const auto& view : batch.views) p.push_back(predictor->forward(byol.projector()->forward(encoder->forward(view))));
+  for (int g = 0; g < 2; ++g) t.push_back(byol.target_projector()->forward(target->forward(batch.views[g])));
+  auto term = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return (2 - 2 * torch::cosine_similarity(a, b, 1)).mean().item<double>();
+  };
+  const double expected = term(p[1], t[0]) + term(p[0], t[1]) + term(p[2], t[0]) + term(p[2], t[1]) +
+                          term(p[3], t[0]) + term(p[3], t[1]);
+  CHECK(loss == Approx(expected).epsilon(1e-5));
+}
+
 TEST_CASE("BYOL: cosine momentum schedule from tau_base to 1", "[trainers][methods][byol]") {
   // tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2: k = 0 gives tau_base, k = K / 2 gives (1 + tau_base) / 2,
   // k = K gives 1; progress outside [0, 1] is clamped.

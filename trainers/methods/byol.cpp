@@ -35,7 +35,12 @@ std::vector<std::shared_ptr<torch::nn::Module>> BYOL::modules() const {
 }
 
 std::shared_ptr<const data::ViewMaker> BYOL::view_maker(const data::Normalization& norm) const {
-  return std::make_shared<data::TwoViews>(options_.augment(), norm);
+  if (options_.local_crops() == 0) return std::make_shared<data::TwoViews>(options_.augment(), norm);
+  const auto crops = data::MultiCropOptions()
+                         .global(options_.augment())
+                         .local_crops(options_.local_crops())
+                         .local_crop_size(options_.local_crop_size());
+  return std::make_shared<data::MultiCrop>(crops, norm);
 }
 
 double BYOL::momentum() const { return byol_momentum(options_.ema_momentum(), progress_); }
@@ -47,21 +52,24 @@ void BYOL::update_target() {
 }
 
 StepOutput BYOL::step(const data::Batch& batch) {
-  TORCH_CHECK(batch.views.size() == 2, "BYOL needs two views per image, got ", batch.views.size());
+  TORCH_CHECK(batch.views.size() >= 2, "BYOL needs at least two views per image, got ", batch.views.size());
   const double tau = momentum();
   update_target();
-  auto online = [&](const torch::Tensor& x) { return predictor_->forward(projector_->forward(encoder_->forward(x))); };
-  auto target = [&](const torch::Tensor& x) {
+  // Each view through the networks on its own (BatchNorm statistics per view, as solo-learn's BYOL).
+  std::vector<torch::Tensor> online, target;
+  for (const auto& view : batch.views) online.push_back(predictor_->forward(projector_->forward(encoder_->forward(view))));
+  {
     torch::NoGradGuard no_grad;
-    return target_projector_->forward(target_encoder_->forward(x));
-  };
-  const auto p1 = online(batch.views[0]), p2 = online(batch.views[1]);
-  const auto t1 = target(batch.views[0]), t2 = target(batch.views[1]);
+    for (size_t g = 0; g < 2; ++g) target.push_back(target_projector_->forward(target_encoder_->forward(batch.views[g])));
+  }
   Fp32Scope fp32;
   auto regression = [](const torch::Tensor& p, const torch::Tensor& t) {
     return 2 + 2 * losses::negative_cosine(p.to(torch::kFloat), t.to(torch::kFloat));
   };
-  return {regression(p1, t2) + regression(p2, t1), {{"ema_momentum", tau}}};
+  // Every online view against the target of each other global view: (p2, t1) + (p1, t2) for two views.
+  torch::Tensor loss = regression(online[1], target[0]) + regression(online[0], target[1]);
+  for (size_t v = 2; v < online.size(); ++v) loss = loss + regression(online[v], target[0]) + regression(online[v], target[1]);
+  return {loss, {{"ema_momentum", tau}}};
 }
 
 std::map<std::string, TensorDict> BYOL::extra_state() const {

@@ -1,4 +1,5 @@
 #pragma once
+#include "sslkit/data/views/multi_crop.h"
 #include "sslkit/data/views/two_views.h"
 #include "sslkit/ssl/heads.h"
 #include "sslkit/trainers/method.h"
@@ -15,6 +16,10 @@ struct BYOLOptions {
   TORCH_ARG(int64_t, projection_dim) = 128;
   /// Augmentation of each view (SimCLR's pipeline; the paper's asymmetric blur and solarization are not used).
   TORCH_ARG(data::ContrastiveAugmentOptions, augment) = {};
+  /// Local crops after the two views (multi-crop, as solo-learn's BYOL; the paper has none): 0 keeps two views.
+  TORCH_ARG(int64_t, local_crops) = 0;
+  /// Side of the local crops in pixels, and their area range (multi-crop's defaults).
+  TORCH_ARG(int64_t, local_crop_size) = data::MultiCropOptions().local_crop_size();
 };
 
 /// The EMA momentum of BYOL's cosine schedule at `progress` = k / K of the run:
@@ -24,6 +29,7 @@ double byol_momentum(double base, double progress);
 /// BYOL: an online network (encoder, projector, predictor; each MLP Linear-BN-ReLU-Linear) predicts the
 /// projection of the other view by a target network (encoder, projector) that is an EMA of the online one.
 /// Loss per direction 2 - 2 cos(p, z') = 2 + 2 * losses::negative_cosine(p, z'), summed over both view orders;
+/// with local crops (multi-crop), summed over every pair of a target global view and another online crop;
 /// the target gets no gradient. The target is updated at the start of every step (after the previous optimizer
 /// step) with the momentum at the loop's progress (`set_progress`), and runs in training mode (batch statistics),
 /// only its parameters being EMA-updated, as in the reference code.
