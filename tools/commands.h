@@ -11,6 +11,8 @@ int probe_main(int argc, char** argv);
 /// `sslkit embed`: frozen-encoder features of a data set into an HDF5 feature file.
 int embed_main(int argc, char** argv);
 
+/// `sslkit export`: a checkpoint's encoder as a self-contained TorchScript feature extractor.
+int export_main(int argc, char** argv);
 /// `sslkit convert`: packs an IDX pair or an image folder into an HDF5 file.
 int convert_main(int argc, char** argv);
 

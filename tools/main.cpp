@@ -24,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
     {"pretrain", ssl::cli::pretrain_main, "self-supervised pretraining (SimCLR by default) into a run directory"},
     {"probe", ssl::cli::probe_main, "linear-probe evaluation of a checkpoint's frozen encoder (or raw pixels)"},
     {"embed", ssl::cli::embed_main, "frozen-encoder features of a data set into an HDF5 file (--checkpoint, --out)"},
+    {"export", ssl::cli::export_main, "the encoder as one TorchScript file with its normalization (--checkpoint, --out)"},
     {"convert", ssl::cli::convert_main, "packs IDX files or an image folder into an HDF5 file (--data, --out)"},
     {"bench", ssl::cli::bench_main,
      "benchmarks: mi (MI bounds), losses (loss timings), data (loader throughput), train (training step), sources (reads)"},

@@ -1,0 +1,33 @@
+#include "sslkit/trainers/export/export.h"
+
+#include "sslkit/ssl/checkpoint.h"
+#include "sslkit/trainers/export/torchscript.h"
+
+#include <c10/util/Exception.h>
+
+#include <filesystem>
+
+namespace ssl::exporter {
+
+ExportFormat parse_export_format(const std::string& name) {
+  if (name == "torchscript") return ExportFormat::kTorchScript;
+  TORCH_CHECK_VALUE(false, "unknown export format '", name, "': expected torchscript");
+}
+
+ExportResult export_encoder(const ExportOptions& options) {
+  TORCH_CHECK_VALUE(!options.checkpoint().empty(), "export needs a checkpoint");
+  TORCH_CHECK_VALUE(!options.out().empty(), "export needs an output file");
+  ExportResult result;
+  result.checkpoint_path = std::filesystem::is_directory(options.checkpoint())
+                               ? (std::filesystem::path(options.checkpoint()) / "checkpoint.pt").string()
+                               : options.checkpoint();
+  const Checkpoint checkpoint = load_checkpoint(result.checkpoint_path);
+  export_torchscript(checkpoint, options.out(), "checkpoint '" + result.checkpoint_path + "'");
+  result.encoder = checkpoint.metadata.encoder;
+  result.in_channels = checkpoint.metadata.in_channels;
+  result.feature_dim = checkpoint.metadata.feature_dim;
+  result.bytes = static_cast<int64_t>(std::filesystem::file_size(options.out()));
+  return result;
+}
+
+}  // namespace ssl::exporter

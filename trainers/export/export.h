@@ -1,0 +1,46 @@
+#pragma once
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <string>
+
+namespace ssl::exporter {
+
+/// The file formats `export_encoder` writes.
+enum class ExportFormat {
+  /// A TorchScript module (`torch::jit::load`, `torch.jit.load`).
+  kTorchScript,
+};
+
+/// Parses a format name ("torchscript"); throws one line listing the valid names.
+ExportFormat parse_export_format(const std::string& name);
+
+/// What `export_encoder` reads and writes.
+struct ExportOptions {
+  /// Checkpoint file, or run directory holding checkpoint.pt.
+  TORCH_ARG(std::string, checkpoint);
+  /// File to write (atomically).
+  TORCH_ARG(std::string, out);
+  /// Format of the file.
+  TORCH_ARG(ExportFormat, format) = ExportFormat::kTorchScript;
+};
+
+/// What `export_encoder` wrote.
+struct ExportResult {
+  /// The checkpoint file read.
+  std::string checkpoint_path;
+  /// Registered name of the exported encoder.
+  std::string encoder;
+  /// Channels of the images the exported model reads.
+  int64_t in_channels = 0;
+  /// Width of the features it returns.
+  int64_t feature_dim = 0;
+  /// Size of the written file in bytes.
+  int64_t bytes = 0;
+};
+
+/// Loads the checkpoint and writes its encoder as a self-contained feature extractor in `options.format()` (see
+/// `to_torchscript`); throws one line naming the file on any failure, leaving nothing at `options.out()`.
+ExportResult export_encoder(const ExportOptions& options);
+
+}  // namespace ssl::exporter
