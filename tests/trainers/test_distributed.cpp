@@ -283,6 +283,10 @@ TEST_CASE("sync_batch_norm over 2 ranks equals BatchNorm over the concatenated b
 // tolerance is 13x the largest of these; a wrong gradient scale (averaging twice halves the step) differs by 0.5.
 constexpr double kLossTolerance = 1e-5;
 constexpr double kStepTolerance = 2e-3;
+// The methods whose loss is a batch statistic of gathered embeddings (barlow, vicreg) or that run SyncBatchNorm in
+// their heads sum in another order over 2 ranks: the first loss measured up to 8.0e-6 relative off (barlow;
+// byol 0, simsiam 2.3e-7, vicreg 8.4e-8) and the step up to 5.5e-5 (2026-12-01). 1e-4 is 12x the largest.
+constexpr double kGatheredLossTolerance = 1e-4;
 
 TEST_CASE("simclr, 2 ranks x 16 images with global negatives = 1 process x 32: same loss and SGD step",
           "[trainers][distributed]") {
@@ -324,7 +328,7 @@ TEST_CASE("byol, simsiam, barlow, vicreg: 2 ranks x 16 with SyncBatchNorm = 1 pr
     const auto single = train_one_step(options, compared, 1, 32, true, false, one.str());
     const auto ranks = train_one_step(options, compared, 2, 16, true, true, two.str());
     REQUIRE(ranks.losses.size() == 1);
-    CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
+    CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kGatheredLossTolerance));
     CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
   }
 }
@@ -333,6 +337,7 @@ TEST_CASE("swav, 2 ranks x 16 with Sinkhorn over the global batch = 1 process x 
           "[trainers][distributed][swav]") {
   // Multi-crop (2 global + 4 local crops); the projector's BatchNorm is synchronized, so that both runs normalize
   // over the same 6 x 32 embeddings, and the codes of each rank's rows come from Sinkhorn over all 32 images.
+  // Measured (2026-12-01): loss 3.8e-8 relative, step 3.0e-5, inside the shared tolerances above.
   SingleThread single_thread;
   TempDir one, two;
   const auto options = ssl::testing::tiny_run(one.str()).method("swav");
@@ -347,6 +352,7 @@ TEST_CASE("dino, 2 ranks x 16 with an all-reduced center = 1 process x 32: same 
           "[trainers][distributed][dino]") {
   SingleThread single_thread;
   TempDir one, two;
+  // Measured (2026-12-01): loss 1.7e-7 relative, step 2.1e-5, inside the shared tolerances above.
   const auto options = ssl::testing::tiny_run(one.str()).method("dino");
   const auto single = train_one_step(options, {"head", "state"}, 1, 32, true, false, one.str());
   const auto ranks = train_one_step(options, {"head", "state"}, 2, 16, true, true, two.str());  // the head's BN
