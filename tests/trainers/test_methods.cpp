@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
 
 using ssl::testing::error_message;
 using ssl::testing::logged_values;
@@ -585,6 +586,30 @@ TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwis
   CHECK(momentum[6] == Approx(T::byol_momentum(0.996, 6.0 / 12)).epsilon(1e-7));
 }
 
+namespace {
+
+// Trains run("whole") for 12 steps, and run("split") for 5 then resumed to 12; requires the encoder and every
+// method state of the two checkpoints to be bitwise equal. Returns the uninterrupted run's checkpoint.
+ssl::Checkpoint require_bitwise_resume(const std::function<T::PretrainOptions(const std::string&)>& run) {
+  const auto whole = T::pretrain(run("whole"));
+  REQUIRE(whole.steps == 12);
+  T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
+  const auto resumed = T::pretrain(run("split").resume(true));
+  CHECK(resumed.resumed_from_step == 5);
+  const auto a = ssl::load_checkpoint(whole.checkpoint);
+  const auto b = ssl::load_checkpoint(resumed.checkpoint);
+  require_equal_states(a.encoder, b.encoder);
+  for (const auto& [name, state] : a.modules) {
+    if (name == "trainer") continue;
+    INFO(name);
+    REQUIRE(b.modules.count(name) == 1);
+    require_equal_states(state, b.modules.at(name));
+  }
+  return a;
+}
+
+}  // namespace
+
 TEST_CASE("Resume: SwAV and DINO restore their queue, center, teacher and freeze counters bitwise",
           "[trainers][methods][resume]") {
   SingleThread single_thread;
@@ -599,20 +624,7 @@ TEST_CASE("Resume: SwAV and DINO restore their queue, center, teacher and freeze
       options.methods().dino().crops().local_crops(2);
       return options;
     };
-    const auto whole = T::pretrain(run("whole"));
-    REQUIRE(whole.steps == 12);
-    T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
-    const auto resumed = T::pretrain(run("split").resume(true));
-    CHECK(resumed.resumed_from_step == 5);
-    const auto a = ssl::load_checkpoint(whole.checkpoint);
-    const auto b = ssl::load_checkpoint(resumed.checkpoint);
-    require_equal_states(a.encoder, b.encoder);
-    for (const auto& [name, state] : a.modules) {
-      if (name == "trainer") continue;
-      INFO(name);
-      REQUIRE(b.modules.count(name) == 1);
-      require_equal_states(state, b.modules.at(name));
-    }
+    const auto a = require_bitwise_resume(run);
     CHECK(a.modules.at("state")["steps"].item<int64_t>() == 12);
   }
 }
@@ -630,19 +642,6 @@ TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory
       options.methods().instdisc().negatives(50);
       return options;
     };
-    const auto whole = T::pretrain(run("whole"));
-    REQUIRE(whole.steps == 12);
-    T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
-    const auto resumed = T::pretrain(run("split").resume(true));
-    CHECK(resumed.resumed_from_step == 5);
-    const auto a = ssl::load_checkpoint(whole.checkpoint);
-    const auto b = ssl::load_checkpoint(resumed.checkpoint);
-    require_equal_states(a.encoder, b.encoder);
-    for (const auto& [name, state] : a.modules) {
-      if (name == "trainer") continue;
-      INFO(name);
-      REQUIRE(b.modules.count(name) == 1);
-      require_equal_states(state, b.modules.at(name));
-    }
+    require_bitwise_resume(run);
   }
 }
