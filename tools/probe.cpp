@@ -52,7 +52,8 @@ po::options_description probe_description() {
        "classification | segmentation (per-pixel foreground/background probe on the upsampled feature map)")
       ("protocol", po::value<std::string>()->default_value("lbfgs"),
        "lbfgs (logistic regression on fixed features) | sgd-augment (SimCLR paper: Nesterov SGD on cropped and "
-       "flipped views through the frozen encoder)")
+       "flipped views through the frozen encoder) | finetune (the same, training the encoder too at a smaller "
+       "learning rate: SimCLR's semi-supervised protocol; no kNN)")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
       ("test-data", po::value<std::string>(),
        "test images as their own spec (default: the test split of --data; needed when --data is an .h5 file "
@@ -68,8 +69,14 @@ po::options_description probe_description() {
       ("knn-k", po::value<int64_t>()->default_value(defaults.knn_k()), "neighbours of the kNN classifier (0: skip kNN)")
       ("knn-temperature", real(defaults.knn_temperature()), "temperature of the kNN vote weights")
       ("sgd-epochs", po::value<int64_t>()->default_value(defaults.sgd_epochs()), "sgd-augment: epochs")
-      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment: peak learning rate")
-      ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()), "sgd-augment: batch size")
+      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment and finetune: peak learning rate (of the head)")
+      ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()),
+       "sgd-augment and finetune: batch size")
+      ("finetune-epochs", po::value<int64_t>()->default_value(defaults.finetune_epochs()),
+       "finetune: epochs (0: min(60, max(2, ceil(120000 / labelled images))): 60 at 1% of Fashion-MNIST, 20 at "
+       "10%, 2 at 100%)")
+      ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
+       "finetune: the encoder's learning rate as a multiple of --sgd-lr")
       ("mask-threshold", po::value<int64_t>()->default_value(defaults.mask_threshold()),
        "segmentation on data without masks: foreground = pixel value > this (0..255)")
       ("seg-train-images", po::value<int64_t>()->default_value(defaults.seg_train_images()),
@@ -106,9 +113,10 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
   if (stored) check_stored_flags(v);
   const auto features = parse_choice(v, "features", {Features::Encoder, Features::Raw, Features::RandomInit});
   const auto task = parse_choice(v, "task", {Task::Classification, Task::Segmentation});
-  const auto protocol = parse_choice(v, "protocol", {Protocol::Lbfgs, Protocol::SgdAugment});
-  if (protocol == Protocol::SgdAugment && (features == Features::Raw || task == Task::Segmentation)) {
-    throw po::error("--protocol sgd-augment needs an encoder (--features encoder or random-init) and --task classification");
+  const auto protocol = parse_choice(v, "protocol", {Protocol::Lbfgs, Protocol::SgdAugment, Protocol::FineTune});
+  if (protocol != Protocol::Lbfgs && (features == Features::Raw || task == Task::Segmentation)) {
+    throw po::error("--protocol " + eval::to_string(protocol) +
+                    " needs an encoder (--features encoder or random-init) and --task classification");
   }
   const auto fractions = parse_fractions(v["label-fraction"].as<std::string>());
   if (task == Task::Segmentation && (fractions.size() != 1 || fractions[0] != 1.0)) {
@@ -130,6 +138,8 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .sgd_epochs(v["sgd-epochs"].as<int64_t>())
                      .sgd_learning_rate(v["sgd-lr"].as<double>())
                      .sgd_batch_size(v["sgd-batch-size"].as<int64_t>())
+                     .finetune_epochs(v["finetune-epochs"].as<int64_t>())
+                     .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
                      .seg_train_images(v["seg-train-images"].as<int64_t>())
                      .seg_pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
                      .out_dir(v.count("out") ? v["out"].as<std::string>() : "")
@@ -158,8 +168,8 @@ int probe_main(int argc, char** argv) {
                   "       sslkit probe --features raw|random-init [options]\n"
                   "       sslkit probe --train-features TRAIN.h5 --test-features TEST.h5 [options]\n"
                   "Linear probe: logistic regression on frozen, standardized features; reports test top-1, top-5,\n"
-                  "balanced accuracy and kNN; --label-fraction for low-label regimes; --task segmentation for the\n"
-                  "dense probe (PA, MPA, mIoU).");
+                  "balanced accuracy and kNN; --label-fraction for low-label regimes; --protocol finetune trains the\n"
+                  "encoder too; --task segmentation for the dense probe (PA, MPA, mIoU).");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto result = eval::evaluate(probe_options(*vm));

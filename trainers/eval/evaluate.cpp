@@ -39,6 +39,8 @@ struct Inputs {
   torch::Tensor train_features, test_features, train_labels, test_labels;
   data::ImageSet train, test;
   FeatureModel model;
+  // FineTune: the encoder's weights before any fraction fine-tuned it.
+  TensorDict initial_encoder;
 };
 
 // The numeric options, each against its range.
@@ -58,6 +60,8 @@ void check_ranges(const EvalOptions& o) {
   at_least("sgd-epochs", o.sgd_epochs(), 1, "");
   positive("sgd-lr", o.sgd_learning_rate());
   at_least("sgd-batch-size", o.sgd_batch_size(), 1, "");
+  at_least("finetune-epochs", o.finetune_epochs(), 0, " (0: automatic)");
+  positive("finetune-encoder-lr-scale", o.finetune_encoder_lr_scale());
   at_least("seg-train-images", o.seg_train_images(), 1, "");
   at_least("seg-pixels-per-image", o.seg_pixels_per_image(), 1, "");
 }
@@ -73,7 +77,7 @@ void check_options(const EvalOptions& o) {
   TORCH_CHECK(o.features() != Features::Encoder || !o.checkpoint().empty(), "the encoder's features need a checkpoint");
   TORCH_CHECK(o.protocol() == Protocol::Lbfgs ||
                   (o.task() == Task::Classification && o.features() != Features::Raw),
-              "the sgd-augment protocol needs an encoder and the classification task, got ", to_string(o.features()),
+              "the ", to_string(o.protocol()), " protocol needs an encoder and the classification task, got ", to_string(o.features()),
               " features and ", to_string(o.task()));
   TORCH_CHECK(!o.label_fractions().empty(), "no label fractions to evaluate");
   for (const double f : o.label_fractions()) TORCH_CHECK(f > 0 && f <= 1, "label fraction must be in (0, 1], got ", f);
@@ -171,23 +175,38 @@ FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double
   row.fraction = fraction;
   const auto subset = class_balanced_subset(in.train_labels, fraction, options.seed());
   row.train_size = subset.size(0);
-  const auto x = in.train_features.index_select(0, subset), y = in.train_labels.index_select(0, subset);
-  if (options.protocol() == Protocol::SgdAugment) {
-    data::ImageSet part = in.train;
+  const auto y = in.train_labels.index_select(0, subset);
+  data::ImageSet part = in.train;
+  if (options.protocol() != Protocol::Lbfgs) {
     part.images = in.train.images.index_select(0, subset).contiguous();
     part.labels = y;
-    Encoder encoder = in.model.encoder;
+  }
+  EncoderImpl* encoder = in.model.encoder.get();
+  if (options.protocol() == Protocol::SgdAugment) {
+    row.epochs = options.sgd_epochs();
     row.probe = augmented_linear_probe(*encoder, part, in.test, in.model.norm, options.device(),
                                        AugmentedProbeOptions()
-                                           .epochs(options.sgd_epochs())
+                                           .epochs(row.epochs)
                                            .learning_rate(options.sgd_learning_rate())
                                            .batch_size(options.sgd_batch_size())
                                            .seed(options.seed()));
+  } else if (options.protocol() == Protocol::FineTune) {
+    load_module_state(*encoder, in.initial_encoder, "fine-tuning");  // every fraction starts from the same weights
+    const auto fine_tune_options = FineTuneOptions()
+                                       .epochs(options.finetune_epochs())
+                                       .learning_rate(options.sgd_learning_rate())
+                                       .encoder_lr_scale(options.finetune_encoder_lr_scale())
+                                       .batch_size(options.sgd_batch_size())
+                                       .seed(options.seed());
+    row.epochs = fine_tune_epochs(fine_tune_options, row.train_size);
+    row.probe = fine_tune(*encoder, part, in.test, in.model.norm, options.device(), fine_tune_options);
   } else {
-    row.probe = linear_probe(x, y, in.test_features, in.test_labels, linear_options(options));
+    row.probe = linear_probe(in.train_features.index_select(0, subset), y, in.test_features, in.test_labels,
+                             linear_options(options));
   }
   row.scores = classification_scores(row.probe.test_logits, in.test_labels);
-  if (options.knn_k() > 0) {
+  if (options.knn_k() > 0 && options.protocol() != Protocol::FineTune) {
+    const auto x = in.train_features.index_select(0, subset);
     row.knn = knn_accuracy(x, y, in.test_features, in.test_labels,
                            KnnOptions().k(options.knn_k()).temperature(options.knn_temperature()));
   }
@@ -195,17 +214,19 @@ FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double
 }
 
 void run_classification(const EvalOptions& options, Inputs& in, EvalResult& result) {
-  if (options.features() != Features::Stored) {
+  if (options.protocol() == Protocol::FineTune) {
+    for (const auto& item : module_state(*in.model.encoder)) in.initial_encoder.insert(item.key(), item.value().clone());
+  } else if (options.features() != Features::Stored) {
     const auto extraction_start = Clock::now();
     in.train_features = in.model(in.train.images, options.device(), options.batch_size());
     in.test_features = in.model(in.test.images, options.device(), options.batch_size());
     if (in.model.encoder) result.extraction_seconds = seconds_since(extraction_start);
   }
-  result.knn_k = options.knn_k();
-  if (options.protocol() == Protocol::SgdAugment) result.sgd_epochs = options.sgd_epochs();
+  result.knn_k = options.protocol() == Protocol::FineTune ? 0 : options.knn_k();
   for (const double fraction : options.label_fractions()) {
     result.fractions.push_back(fraction_row(options, in, fraction));
   }
+  if (options.protocol() == Protocol::FineTune) load_module_state(*in.model.encoder, in.initial_encoder, "fine-tuning");
 }
 
 std::string fraction_json(const FractionResult& r) {
@@ -214,6 +235,7 @@ std::string fraction_json(const FractionResult& r) {
       .add("top5_accuracy", r.scores.top5).add("balanced_accuracy", r.scores.balanced_accuracy)
       .add("validation_accuracy", r.probe.validation_accuracy).add("weight_decay", r.probe.weight_decay);
   if (r.knn >= 0) o.add("knn_accuracy", r.knn);
+  if (r.epochs > 0) o.add("epochs", r.epochs);
   return o.str();
 }
 
@@ -256,12 +278,15 @@ std::string segmentation_text(const EvalResult& r) {
 }
 
 std::string fraction_table(const EvalResult& r) {
+  const bool sgd = r.protocol != Protocol::Lbfgs;
   std::string text = printf_string("%9s %7s %7s %7s %9s %7s %8s\n", "labels", "train", "top-1", "top-5", "balanced",
-                                   "kNN", "L2");
+                                   "kNN", sgd ? "epochs" : "L2");
   for (const auto& row : r.fractions) {
-    text += printf_string("%8g%% %7lld %6.2f%% %6.2f%% %8.2f%% %6.2f%% %8g\n", 100 * row.fraction,
+    text += printf_string("%8g%% %7lld %6.2f%% %6.2f%% %8.2f%% %7s %8s\n", 100 * row.fraction,
                           static_cast<long long>(row.train_size), 100 * row.scores.top1, 100 * row.scores.top5,
-                          100 * row.scores.balanced_accuracy, 100 * row.knn, row.probe.weight_decay);
+                          100 * row.scores.balanced_accuracy,
+                          row.knn >= 0 ? printf_string("%.2f%%", 100 * row.knn).c_str() : "-",
+                          sgd ? std::to_string(row.epochs).c_str() : printf_string("%g", row.probe.weight_decay).c_str());
   }
   return text;
 }
@@ -269,12 +294,15 @@ std::string fraction_table(const EvalResult& r) {
 std::string classification_text(const EvalResult& r) {
   const FractionResult& top = headline(r);
   const std::string how =
-      r.protocol == Protocol::SgdAugment
-          ? printf_string("Nesterov SGD on augmented views, %lld epochs", static_cast<long long>(r.sgd_epochs))
-          : printf_string("L2 %g chosen on held-out, val %.2f%%", top.probe.weight_decay,
-                          100 * top.probe.validation_accuracy);
+      r.protocol == Protocol::Lbfgs
+          ? printf_string("L2 %g chosen on held-out, val %.2f%%", top.probe.weight_decay,
+                          100 * top.probe.validation_accuracy)
+          : printf_string("%sNesterov SGD on augmented views, %lld epochs",
+                          r.protocol == Protocol::FineTune ? "encoder and linear head end to end, " : "",
+                          static_cast<long long>(top.epochs));
   std::string text = printf_string(
-      "linear probe on %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  (%s, %.0f s)\n", r.model.c_str(),
+      "%s %s (%lld-d, %lld train / %lld test): test top-1 %.2f%%  (%s, %.0f s)\n",
+      r.protocol == Protocol::FineTune ? "fine-tuning of" : "linear probe on", r.model.c_str(),
       static_cast<long long>(top.probe.feature_dim), static_cast<long long>(top.train_size),
       static_cast<long long>(r.test_size), 100 * top.scores.top1, how.c_str(), r.seconds);
   text += printf_string("top-5 %.2f%%  balanced accuracy %.2f%%  per class:", 100 * top.scores.top5,
@@ -308,6 +336,7 @@ std::string to_string(Task task) {
 std::string to_string(Protocol protocol) {
   switch (protocol) {
     case Protocol::SgdAugment: return "sgd-augment";
+    case Protocol::FineTune: return "finetune";
     default: return "lbfgs";
   }
 }

@@ -18,20 +18,21 @@ namespace ssl::eval {
 /// What is probed: image classes (linear probe and kNN) or per-pixel foreground (dense probe).
 enum class Task { Classification, Segmentation };
 
-/// How the linear classifier is trained: L-BFGS on fixed features, or Nesterov SGD on augmented views.
-enum class Protocol { Lbfgs, SgdAugment };
+/// How the classifier is trained: L-BFGS on fixed features, Nesterov SGD on augmented views through the frozen
+/// encoder, or fine-tuning of the encoder and a linear head end to end.
+enum class Protocol { Lbfgs, SgdAugment, FineTune };
 
 /// "classification" or "segmentation".
 std::string to_string(Task task);
 
-/// "lbfgs" or "sgd-augment".
+/// "lbfgs", "sgd-augment" or "finetune".
 std::string to_string(Protocol protocol);
 
 /// Options of `evaluate`.
 struct EvalOptions {
   /// Classification or segmentation.
   TORCH_ARG(Task, task) = Task::Classification;
-  /// Lbfgs, or SgdAugment (an encoder's features and classification only).
+  /// Lbfgs, or SgdAugment / FineTune (an encoder's features and classification only).
   TORCH_ARG(Protocol, protocol) = Protocol::Lbfgs;
   /// Where the features come from; Stored reads `train_features` and `test_features` (classification, Lbfgs).
   TORCH_ARG(Features, features) = Features::Encoder;
@@ -65,10 +66,14 @@ struct EvalOptions {
   TORCH_ARG(double, knn_temperature) = 0.1;
   /// SgdAugment: epochs.
   TORCH_ARG(int64_t, sgd_epochs) = AugmentedProbeOptions().epochs();
-  /// SgdAugment: peak learning rate.
+  /// SgdAugment and FineTune: peak learning rate (of the head).
   TORCH_ARG(double, sgd_learning_rate) = AugmentedProbeOptions().learning_rate();
-  /// SgdAugment: images per step.
+  /// SgdAugment and FineTune: images per step.
   TORCH_ARG(int64_t, sgd_batch_size) = AugmentedProbeOptions().batch_size();
+  /// FineTune: epochs (0: the automatic schedule of `fine_tune_epochs`).
+  TORCH_ARG(int64_t, finetune_epochs) = FineTuneOptions().epochs();
+  /// FineTune: the encoder's learning rate as a multiple of the head's.
+  TORCH_ARG(double, finetune_encoder_lr_scale) = FineTuneOptions().encoder_lr_scale();
   /// Segmentation on data without masks: foreground = pixel value above this (0..255).
   TORCH_ARG(int64_t, mask_threshold) = 25;
   /// Segmentation: training images whose pixels fit the probe.
@@ -93,8 +98,11 @@ struct FractionResult {
   LinearProbeResult probe;
   /// Its scores on the test split.
   ClassificationScores scores;
-  /// kNN test top-1 with the subset as memory bank; -1 when kNN was skipped.
+  /// kNN test top-1 with the subset as memory bank; -1 when kNN was skipped (always with FineTune, whose
+  /// features change).
   double knn = -1;
+  /// SgdAugment and FineTune: the epochs trained; 0 for Lbfgs.
+  int64_t epochs = 0;
 };
 
 /// Result of `evaluate`.
@@ -119,8 +127,6 @@ struct EvalResult {
   std::vector<FractionResult> fractions;
   /// Classification: the kNN neighbours (0: no kNN).
   int64_t knn_k = 0;
-  /// Classification, SgdAugment: the epochs trained.
-  int64_t sgd_epochs = 0;
   /// Classification: seconds of encoder feature extraction of both splits; -1 when no encoder ran.
   double extraction_seconds = -1;
   /// Segmentation: where the masks came from ("the data's masks" or "mask = pixel > T").

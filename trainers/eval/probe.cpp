@@ -89,6 +89,89 @@ void check_split(const torch::Tensor& features, const torch::Tensor& labels, con
               features.size(0), " feature rows but labels of shape ", labels.sizes());
 }
 
+// How `train_linear_head` trains: the encoder frozen (encoder_learning_rate 0) or trained end to end.
+struct HeadTraining {
+  int64_t epochs, batch_size;
+  double learning_rate, encoder_learning_rate, momentum;
+  data::RandomResizedCropOptions crop;
+  uint64_t seed;
+};
+
+// A linear layer behind a BatchNorm without affine parameters (test-time statistics: the cumulative average over
+// all training batches on a frozen encoder, the usual running average when fine-tuning), trained with Nesterov SGD and a cosine learning rate on random-resized-crop + flip views
+// of `train` through the encoder: frozen in eval mode, or in train mode in a second parameter group at its own
+// rate. The test split is encoded without augmentation, in eval mode, once. `what` names the protocol in errors.
+LinearProbeResult train_linear_head(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,
+                                    const data::Normalization& norm, torch::Device device, const HeadTraining& t,
+                                    const char* what) {
+  TORCH_CHECK(train.labelled() && test.labelled(), what, ": train and test images need labels");
+  TORCH_CHECK(t.epochs > 0 && t.batch_size > 0, what, ": epochs and batch size must be > 0, got ", t.epochs, " and ",
+              t.batch_size);
+  TORCH_CHECK(std::isfinite(t.learning_rate) && t.learning_rate > 0, what,
+              ": learning rate must be finite and > 0, got ", t.learning_rate);
+  data::validate(t.crop, what);
+  torch::AutoGradMode enable_grad(true);
+  const bool fine_tune = t.encoder_learning_rate > 0;
+  const int64_t n = train.size(), classes = std::max(train.labels.max().item<int64_t>(),
+                                                     test.labels.max().item<int64_t>()) + 1;
+  const int64_t dim = encoder.feature_dim();
+  const data::Augmentation augment({t.crop, data::HorizontalFlipOptions()}, norm);
+
+  torch::nn::BatchNorm1d standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(
+      fine_tune ? c10::optional<double>(0.1) : c10::nullopt));
+  torch::nn::Linear linear(dim, classes);
+  {
+    torch::NoGradGuard no_grad;  // zero start: on frozen features the fit is convex and needs no random draw
+    linear->weight.zero_();
+    linear->bias.zero_();
+  }
+  standardize->to(device);
+  linear->to(device);
+  encoder.to(device);
+  encoder.train(fine_tune);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(linear->parameters());
+  if (fine_tune) groups.emplace_back(encoder.parameters());
+  torch::optim::SGD optimizer(groups, torch::optim::SGDOptions(t.learning_rate).momentum(t.momentum).nesterov(true));
+  const double base_lr[] = {t.learning_rate, t.encoder_learning_rate};
+  const int64_t steps_per_epoch = (n + t.batch_size - 1) / t.batch_size;
+  const int64_t total_steps = t.epochs * steps_per_epoch;
+  const auto images = train.images.contiguous();
+  const auto labels = train.labels.to(torch::kInt64);
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+    const auto order = epoch_order(n, t.seed, epoch);
+    standardize->train();
+    for (int64_t first = 0; first < n; first += t.batch_size, ++step) {
+      const int64_t count = std::min(t.batch_size, n - first);
+      if (count < 2) continue;  // BatchNorm needs two rows; a last batch of one image is left out
+      const auto batch = augmented_batch(augment, train, images, order, first, count, t.seed, epoch);
+      const auto features =
+          fine_tune ? encoder.forward(batch.to(device)).to(torch::kFloat) : frozen_features(encoder, batch, device);
+      auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
+      auto target = labels.index_select(0, index).to(device);
+      const double factor = 0.5 * (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+      for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+        static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[g].options()).lr(base_lr[g] * factor);
+      }
+      optimizer.zero_grad();
+      auto loss = torch::nn::functional::cross_entropy(linear->forward(standardize->forward(features)), target);
+      loss.backward();
+      optimizer.step();
+    }
+  }
+  torch::NoGradGuard no_grad;
+  standardize->eval();
+  encoder.eval();
+  const auto test_features = extract_features(encoder, test.images, norm, device);
+  LinearProbeResult result;
+  result.feature_dim = dim;
+  result.test_logits = linear->forward(standardize->forward(test_features.to(device))).cpu();
+  result.test_accuracy =
+      result.test_logits.argmax(1).eq(test.labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
+  return result;
+}
+
 }  // namespace
 
 torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images, const data::Normalization& norm,
@@ -215,61 +298,28 @@ Encoder random_init_encoder(const std::string& name, int64_t in_channels, int64_
 LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::ImageSet& train,
                                          const data::ImageSet& test, const data::Normalization& norm,
                                          torch::Device device, const AugmentedProbeOptions& options) {
-  TORCH_CHECK(train.labelled() && test.labelled(), "augmented probe: train and test images need labels");
-  TORCH_CHECK(options.epochs() > 0 && options.batch_size() > 0, "augmented probe: epochs and batch size must be > 0, got ",
-              options.epochs(), " and ", options.batch_size());
-  data::validate(options.crop(), "augmented probe");
-  torch::AutoGradMode enable_grad(true);
-  const int64_t n = train.size(), classes = std::max(train.labels.max().item<int64_t>(),
-                                                     test.labels.max().item<int64_t>()) + 1;
-  const int64_t dim = encoder.feature_dim();
-  const data::Augmentation augment({options.crop(), data::HorizontalFlipOptions()}, norm);
+  return train_linear_head(encoder, train, test, norm, device,
+                           HeadTraining{options.epochs(), options.batch_size(), options.learning_rate(), 0.0,
+                                        options.momentum(), options.crop(), options.seed()},
+                           "augmented probe");
+}
 
-  torch::nn::BatchNorm1d standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(c10::nullopt));
-  torch::nn::Linear linear(dim, classes);
-  {
-    torch::NoGradGuard no_grad;  // zero start: the fit is a convex problem and needs no random draw
-    linear->weight.zero_();
-    linear->bias.zero_();
-  }
-  standardize->to(device);
-  linear->to(device);
-  torch::optim::SGD optimizer(linear->parameters(),
-                              torch::optim::SGDOptions(options.learning_rate()).momentum(options.momentum()).nesterov(true));
-  encoder.eval();
-  encoder.to(device);
-  const int64_t steps_per_epoch = (n + options.batch_size() - 1) / options.batch_size();
-  const int64_t total_steps = options.epochs() * steps_per_epoch;
-  const auto images = train.images.contiguous();
-  const auto labels = train.labels.to(torch::kInt64);
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < options.epochs(); ++epoch) {
-    const auto order = epoch_order(n, options.seed(), epoch);
-    standardize->train();
-    for (int64_t first = 0; first < n; first += options.batch_size(), ++step) {
-      const int64_t count = std::min(options.batch_size(), n - first);
-      const auto batch = augmented_batch(augment, train, images, order, first, count, options.seed(), epoch);
-      const auto features = frozen_features(encoder, batch, device);
-      auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
-      auto target = labels.index_select(0, index).to(device);
-      const double lr = 0.5 * options.learning_rate() *
-                        (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      optimizer.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(linear->forward(standardize->forward(features)), target);
-      loss.backward();
-      optimizer.step();
-    }
-  }
-  torch::NoGradGuard no_grad;
-  standardize->eval();
-  const auto test_features = extract_features(encoder, test.images, norm, device);
-  LinearProbeResult result;
-  result.feature_dim = dim;
-  result.test_logits = linear->forward(standardize->forward(test_features.to(device))).cpu();
-  result.test_accuracy =
-      result.test_logits.argmax(1).eq(test.labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
-  return result;
+int64_t fine_tune_epochs(const FineTuneOptions& options, int64_t train_size) {
+  TORCH_CHECK(options.epochs() >= 0, "fine-tuning: epochs must be >= 0 (0: automatic), got ", options.epochs());
+  TORCH_CHECK(train_size > 0, "fine-tuning: no training images");
+  if (options.epochs() > 0) return options.epochs();
+  return std::clamp<int64_t>((120000 + train_size - 1) / train_size, 2, 60);
+}
+
+LinearProbeResult fine_tune(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,
+                            const data::Normalization& norm, torch::Device device, const FineTuneOptions& options) {
+  TORCH_CHECK(std::isfinite(options.encoder_lr_scale()) && options.encoder_lr_scale() > 0,
+              "fine-tuning: the encoder's learning-rate scale must be finite and > 0, got ", options.encoder_lr_scale());
+  return train_linear_head(encoder, train, test, norm, device,
+                           HeadTraining{fine_tune_epochs(options, train.size()), options.batch_size(),
+                                        options.learning_rate(), options.learning_rate() * options.encoder_lr_scale(),
+                                        options.momentum(), options.crop(), options.seed()},
+                           "fine-tuning");
 }
 
 }  // namespace ssl::eval

@@ -105,6 +105,36 @@ struct AugmentedProbeOptions {
   TORCH_ARG(uint64_t, seed) = 0;
 };
 
+/// Fine-tuning, the semi-supervised protocol of SimCLR (Chen et al. 2020, appendix B.5) and of VISSL / MMSelfSup's
+/// benchmarks: the encoder and a linear head (behind a BatchNorm without affine parameters, as the augmented probe)
+/// trained end to end on random-resized-crop + flip views of the labelled images, Nesterov SGD with a cosine
+/// learning rate, the encoder at a fraction of the head's rate, no weight decay.
+struct FineTuneOptions {
+  /// Passes over the labelled images; 0: min(60, max(2, ceil(120000 / N))) for N images, so that 1% of
+  /// Fashion-MNIST trains 60 epochs (SimCLR's 1% schedule), 10% 20 and 100% 2.
+  TORCH_ARG(int64_t, epochs) = 0;
+  /// Images per step.
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Peak learning rate of the head, decayed to 0 by a cosine.
+  TORCH_ARG(double, learning_rate) = 0.1;
+  /// The encoder's learning rate as a multiple of the head's.
+  TORCH_ARG(double, encoder_lr_scale) = 0.1;
+  /// Nesterov momentum.
+  TORCH_ARG(double, momentum) = 0.9;
+  /// The crop of the training views.
+  TORCH_ARG(data::RandomResizedCropOptions, crop) = {};
+  /// Seed of the view draws and the batch order.
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// The epochs `fine_tune` trains on `train_size` images: `options.epochs()`, or the automatic schedule when it is 0.
+int64_t fine_tune_epochs(const FineTuneOptions& options, int64_t train_size);
+
+/// Fine-tunes `encoder` in place (left in eval mode) with a fresh linear head on `train` and scores the test split,
+/// encoded without augmentation, once. `validation_accuracy` and `weight_decay` of the result are 0.
+LinearProbeResult fine_tune(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,
+                            const data::Normalization& norm, torch::Device device, const FineTuneOptions& options = {});
+
 /// Trains and scores the augmented-view probe; the test split is encoded without augmentation and used once.
 /// `validation_accuracy` and `weight_decay` of the result are 0 (nothing is chosen on held-out data).
 LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::ImageSet& train,

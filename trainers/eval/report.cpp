@@ -103,6 +103,8 @@ struct ProbeKind {
 };
 constexpr ProbeKind kProbeKinds[] = {{"encoder", Features::Encoder, Protocol::Lbfgs, true},
                                      {"sgd-augment", Features::Encoder, Protocol::SgdAugment, false},
+                                     {"finetune", Features::Encoder, Protocol::FineTune, false},
+                                     {"random-init-finetune", Features::RandomInit, Protocol::FineTune, false},
                                      {"random-init", Features::RandomInit, Protocol::Lbfgs, true},
                                      {"raw", Features::Raw, Protocol::Lbfgs, true}};
 
