@@ -10,10 +10,12 @@ packages=(
   libopenblas0-openmp        # switches libblas.so.3 from the reference BLAS (~5 GFLOP/s) to OpenBLAS (~160)
   zlib1g-dev                 # gzip IDX files
   libhdf5-dev                # HDF5 data sets (optional: -DSSLKIT_WITH_HDF5=OFF)
-  libopencv-dev              # image folders (optional: -DSSLKIT_WITH_OPENCV=OFF)
+  libopencv-dev              # image folders and the ONNX export test (optional: -DSSLKIT_WITH_OPENCV=OFF)
+  libonnx-dev                # ONNX export (optional: -DSSLKIT_WITH_ONNX=OFF)
   libboost-program-options-dev
   catch2                     # v2, tests
   dataset-fashion-mnist      # /usr/share/datasets/fashion-mnist
+  python3-torch python3-h5py # the test of docs/python.md (cli.python_docs; skipped without them)
 )
 
 missing=()

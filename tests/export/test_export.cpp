@@ -1,4 +1,5 @@
 #include "errors.h"
+#include "export_helpers.h"
 #include "temp_dir.h"
 
 #include "sslkit/data/dataset.h"
@@ -12,30 +13,9 @@
 #include <filesystem>
 
 using ssl::testing::error_message;
+using ssl::testing::random_checkpoint;
 using ssl::testing::TempDir;
 namespace X = ssl::exporter;
-
-namespace {
-
-// A checkpoint of a fresh `name` encoder for `channels`-channel images, its BatchNorm running statistics moved away
-// from 0 / 1 so that eval mode differs from training mode, with a recorded normalization.
-ssl::Checkpoint random_checkpoint(const std::string& name, int64_t channels, ssl::data::Normalization norm) {
-  torch::manual_seed(6);
-  auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels));
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : encoder->named_buffers()) {
-      if (item.key().find("running_mean") != std::string::npos) item.value().uniform_(-0.5, 0.5);
-      if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
-    }
-  }
-  auto checkpoint = ssl::make_checkpoint(name, *encoder, channels, 28);
-  checkpoint.metadata.normalization = ssl::data::to_string(norm);
-  checkpoint.metadata.method = "simclr";
-  return checkpoint;
-}
-
-}  // namespace
 
 TEST_CASE("TorchScript export: every encoder's file returns the features of the normalized images in eval mode",
           "[export]") {
@@ -87,7 +67,7 @@ TEST_CASE("export_encoder reads a run directory, writes atomically and refuses w
   CHECK(result.feature_dim == 256);
   CHECK(result.bytes == static_cast<int64_t>(std::filesystem::file_size(dir.file("e.pt"))));
 
-  CHECK(error_message([] { X::parse_export_format("onnx2"); }) == "unknown export format 'onnx2': expected torchscript");
+  CHECK(error_message([] { X::parse_export_format("onnx2"); }) == "unknown export format 'onnx2': expected torchscript or onnx");
   auto no_norm = checkpoint;
   no_norm.metadata.normalization.clear();
   CHECK(error_message([&] { X::export_torchscript(no_norm, dir.file("never.pt"), "checkpoint 'P'"); }) ==

@@ -11,7 +11,12 @@ namespace ssl::exporter {
 
 ExportFormat parse_export_format(const std::string& name) {
   if (name == "torchscript") return ExportFormat::kTorchScript;
-  TORCH_CHECK_VALUE(false, "unknown export format '", name, "': expected torchscript");
+  if (name == "onnx") return ExportFormat::kOnnx;
+  TORCH_CHECK_VALUE(false, "unknown export format '", name, "': expected torchscript or onnx");
+}
+
+std::string describe_export_format(ExportFormat format) {
+  return format == ExportFormat::kOnnx ? "ONNX" : "TorchScript";
 }
 
 ExportResult export_encoder(const ExportOptions& options) {
@@ -22,7 +27,12 @@ ExportResult export_encoder(const ExportOptions& options) {
                                ? (std::filesystem::path(options.checkpoint()) / "checkpoint.pt").string()
                                : options.checkpoint();
   const Checkpoint checkpoint = load_checkpoint(result.checkpoint_path);
-  export_torchscript(checkpoint, options.out(), "checkpoint '" + result.checkpoint_path + "'");
+  const std::string what = "checkpoint '" + result.checkpoint_path + "'";
+  if (options.format() == ExportFormat::kOnnx) {
+    export_onnx(checkpoint, options.out(), options.onnx(), what);
+  } else {
+    export_torchscript(checkpoint, options.out(), what);
+  }
   result.encoder = checkpoint.metadata.encoder;
   result.in_channels = checkpoint.metadata.in_channels;
   result.feature_dim = checkpoint.metadata.feature_dim;

@@ -1,4 +1,6 @@
 #pragma once
+#include "sslkit/trainers/export/onnx.h"
+
 #include <torch/arg.h>
 
 #include <cstdint>
@@ -10,9 +12,11 @@ namespace ssl::exporter {
 enum class ExportFormat {
   /// A TorchScript module (`torch::jit::load`, `torch.jit.load`).
   kTorchScript,
+  /// An ONNX model (opset 13), for OpenCV's DNN module, ONNX Runtime, TensorRT and the like.
+  kOnnx,
 };
 
-/// Parses a format name ("torchscript"); throws one line listing the valid names.
+/// Parses a format name ("torchscript", "onnx"); throws one line listing the valid names.
 ExportFormat parse_export_format(const std::string& name);
 
 /// What `export_encoder` reads and writes.
@@ -23,6 +27,8 @@ struct ExportOptions {
   TORCH_ARG(std::string, out);
   /// Format of the file.
   TORCH_ARG(ExportFormat, format) = ExportFormat::kTorchScript;
+  /// Input shape of an ONNX file (ignored by TorchScript, whose input shape is free).
+  TORCH_ARG(OnnxOptions, onnx) = {};
 };
 
 /// What `export_encoder` wrote.
@@ -39,8 +45,11 @@ struct ExportResult {
   int64_t bytes = 0;
 };
 
+/// The format's name as users read it ("TorchScript", "ONNX").
+std::string describe_export_format(ExportFormat format);
+
 /// Loads the checkpoint and writes its encoder as a self-contained feature extractor in `options.format()` (see
-/// `to_torchscript`); throws one line naming the file on any failure, leaving nothing at `options.out()`.
+/// `to_torchscript`, `to_onnx`); throws one line naming the file on any failure, leaving nothing at `options.out()`.
 ExportResult export_encoder(const ExportOptions& options);
 
 }  // namespace ssl::exporter

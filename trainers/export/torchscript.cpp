@@ -1,7 +1,7 @@
 #include "sslkit/trainers/export/torchscript.h"
 
-#include "sslkit/data/dataset.h"
 #include "sslkit/ssl/files.h"
+#include "sslkit/trainers/export/detail/common.h"
 #include "sslkit/version.h"
 
 #include <torch/nn/modules/activation.h>
@@ -11,23 +11,9 @@
 
 #include <cctype>
 #include <sstream>
-#include <type_traits>
 
 namespace ssl::exporter {
 namespace {
-
-// The explicit padding of a convolution, or null for 'valid' / 'same'. The unqualified `visit` finds c10::visit
-// (LibTorch 1.x's c10::variant) or std::visit (2.x's std::variant) by argument-dependent lookup.
-template <typename Padding>
-const torch::ExpandingArray<2>* explicit_padding(const Padding& padding) {
-  const torch::ExpandingArray<2>* found = nullptr;
-  visit(
-      [&](const auto& value) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::ExpandingArray<2>>) found = &value;
-      },
-      padding);
-  return found;
-}
 
 std::string int_list(const torch::ExpandingArray<2>& values) {
   return "[" + std::to_string((*values)[0]) + ", " + std::to_string((*values)[1]) + "]";
@@ -82,7 +68,7 @@ class ScriptWriter {
 
   std::string conv2d(const torch::nn::Conv2dImpl& conv, const std::string& path, const std::string& input) {
     const auto& o = conv.options;
-    const auto* padding = explicit_padding(o.padding());
+    const auto* padding = detail::explicit_padding(o.padding());
     TORCH_CHECK(padding && conv.options.padding_mode().index() == 0, what_,
                 ": cannot export encoder '", encoder_, "' to TorchScript: convolution ", path,
                 " pads other than by explicit zeros");
@@ -129,15 +115,9 @@ class ScriptWriter {
 
 torch::jit::Module to_torchscript(const Checkpoint& checkpoint, const std::string& what) {
   const auto& meta = checkpoint.metadata;
-  TORCH_CHECK(!meta.normalization.empty(), what, ": records no input normalization, which the exported extractor ",
-              "applies; retrain or re-save it with a current sslkit");
-  const auto norm = data::parse_normalization(meta.normalization);
-  TORCH_CHECK(static_cast<int64_t>(norm.mean.size()) == meta.in_channels, what, ": normalization '",
-              meta.normalization, "' has ", norm.mean.size(), " channels, the encoder reads ", meta.in_channels);
-  const Encoder encoder = rebuild_encoder(checkpoint, what);
+  const auto norm = detail::recorded_normalization(checkpoint, what);
+  const Encoder encoder = detail::rebuild_exportable_encoder(checkpoint, "TorchScript", what);
   const auto children = encoder->named_children();
-  TORCH_CHECK(children.size() == 1 && children.contains("body"), what, ": cannot export encoder '", meta.encoder,
-              "' to TorchScript: it is not a single 'body' module followed by global average pooling");
 
   torch::jit::Module module("__torch__.sslkit.FeatureExtractor");
   ScriptWriter writer(module, meta.encoder, what);

@@ -1,0 +1,255 @@
+#include "sslkit/trainers/export/onnx.h"
+
+#include "sslkit/ssl/files.h"
+#include "sslkit/trainers/export/detail/common.h"
+#include "sslkit/version.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+
+#include <vector>
+
+namespace ssl::exporter {
+namespace {
+
+// The ONNX operator set and IR version written: opset 13 needs IR 7, which every runtime of the last years reads.
+constexpr int64_t kOpset = 13;
+constexpr int64_t kIrVersion = 7;
+
+// Writes an encoder's forward pass into an ONNX graph, one node per operation, its tensors as fp32 initializers.
+class GraphWriter {
+ public:
+  GraphWriter(onnx::GraphProto& graph, std::string encoder, std::string what)
+      : graph_(graph), encoder_(std::move(encoder)), what_(std::move(what)) {}
+
+  // Emits `module` applied to the value `input`; returns the value holding its output. `path` names the module in
+  // errors and the nodes and initializers it adds.
+  std::string emit(const torch::nn::Module& module, const std::string& path, const std::string& input) {
+    if (const auto* seq = dynamic_cast<const torch::nn::SequentialImpl*>(&module)) {
+      const auto children = seq->children();
+      std::string x = input;
+      for (size_t i = 0; i < children.size(); ++i) {
+        const auto child_path = path + "." + std::to_string(i);
+        const auto* conv = dynamic_cast<const torch::nn::Conv2dImpl*>(children[i].get());
+        const auto* bn = i + 1 < children.size()
+                             ? dynamic_cast<const torch::nn::BatchNorm2dImpl*>(children[i + 1].get()) : nullptr;
+        if (conv && bn) {
+          x = conv2d(*conv, bn, child_path, x);
+          ++i;
+        } else {
+          x = emit(*children[i], child_path, x);
+        }
+      }
+      return x;
+    }
+    if (const auto* conv = dynamic_cast<const torch::nn::Conv2dImpl*>(&module)) return conv2d(*conv, nullptr, path, input);
+    if (const auto* bn = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&module)) return batch_norm(*bn, path, input);
+    if (dynamic_cast<const torch::nn::ReLUImpl*>(&module)) return node("Relu", path, {input});
+    if (dynamic_cast<const BasicBlockImpl*>(&module)) return basic_block(module, path, input);
+    TORCH_CHECK(false, what_, ": cannot export encoder '", encoder_, "' to ONNX: its module ", path, " (",
+                module.name(), ") has no exporter");
+  }
+
+  // (images - mean) / std per channel, as one BatchNormalization node (variance std^2, epsilon 0): a per-channel
+  // Sub is what OpenCV 4.6's importer gets wrong (measured: 0.02 off with three channels; Div and BatchNorm exact).
+  std::string input_normalization(const std::string& images, const data::Normalization& norm) {
+    const auto mean = torch::tensor(norm.mean, torch::kDouble), stddev = torch::tensor(norm.stddev, torch::kDouble);
+    onnx::AttributeProto epsilon;
+    epsilon.set_name("epsilon");
+    epsilon.set_type(onnx::AttributeProto::FLOAT);
+    epsilon.set_f(0.0f);
+    return node("BatchNormalization", "input_normalization",
+                {images, initializer("input_normalization.scale", torch::ones_like(mean)),
+                 initializer("input_normalization.bias", torch::zeros_like(mean)),
+                 initializer("input_normalization.mean", mean), initializer("input_normalization.var", stddev * stddev)},
+                {epsilon});
+  }
+
+  // Adds `value` as an fp32 initializer named `name`; returns the name.
+  std::string initializer(const std::string& name, const torch::Tensor& value) {
+    const auto data = value.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    auto* tensor = graph_.add_initializer();
+    tensor->set_name(name);
+    tensor->set_data_type(onnx::TensorProto::FLOAT);
+    for (const auto size : data.sizes()) tensor->add_dims(size);
+    tensor->set_raw_data(std::string(static_cast<const char*>(data.data_ptr()), data.numel() * sizeof(float)));
+    return name;
+  }
+
+  // Adds a node of `op` reading `inputs`; returns its single output, named after `path`.
+  std::string node(const std::string& op, const std::string& path, const std::vector<std::string>& inputs,
+                   std::vector<onnx::AttributeProto> attributes = {}) {
+    auto* added = graph_.add_node();
+    added->set_op_type(op);
+    added->set_name(path + "/" + op);
+    for (const auto& input : inputs) added->add_input(input);
+    const std::string output = path + "/" + op + ":" + std::to_string(values_++);
+    added->add_output(output);
+    for (auto& attribute : attributes) *added->add_attribute() = std::move(attribute);
+    return output;
+  }
+
+  static onnx::AttributeProto ints(const std::string& name, const std::vector<int64_t>& values) {
+    onnx::AttributeProto attribute;
+    attribute.set_name(name);
+    attribute.set_type(onnx::AttributeProto::INTS);
+    for (const auto v : values) attribute.add_ints(v);
+    return attribute;
+  }
+
+  static onnx::AttributeProto integer(const std::string& name, int64_t value) {
+    onnx::AttributeProto attribute;
+    attribute.set_name(name);
+    attribute.set_type(onnx::AttributeProto::INT);
+    attribute.set_i(value);
+    return attribute;
+  }
+
+ private:
+  // A convolution, with the eval-mode BatchNorm `bn` that follows it (if any) folded into its weight and bias:
+  // w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta, computed in float64.
+  std::string conv2d(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl* bn, const std::string& path,
+                     const std::string& input) {
+    const auto& o = conv.options;
+    const auto* padding = detail::explicit_padding(o.padding());
+    TORCH_CHECK(padding && o.padding_mode().index() == 0, what_, ": cannot export encoder '", encoder_,
+                "' to ONNX: convolution ", path, " pads other than by explicit zeros");
+    auto weight = conv.weight.detach().to(torch::kDouble);
+    const int64_t out_channels = weight.size(0);
+    auto bias = conv.bias.defined() ? conv.bias.detach().to(torch::kDouble) : torch::zeros({out_channels}, torch::kDouble);
+    if (bn != nullptr) {
+      TORCH_CHECK(bn->options.track_running_stats() && bn->running_mean.defined(), what_, ": cannot export encoder '",
+                  encoder_, "' to ONNX: BatchNorm after ", path, " keeps no running statistics");
+      auto scale = 1.0 / torch::sqrt(bn->running_var.detach().to(torch::kDouble) + bn->options.eps());
+      if (bn->options.affine()) scale = scale * bn->weight.detach().to(torch::kDouble);
+      bias = (bias - bn->running_mean.detach().to(torch::kDouble)) * scale;
+      if (bn->options.affine()) bias = bias + bn->bias.detach().to(torch::kDouble);
+      weight = weight * scale.view({out_channels, 1, 1, 1});
+    }
+    const auto& kernel = *o.kernel_size();
+    const auto& stride = *o.stride();
+    const auto& dilation = *o.dilation();
+    const auto& pad = **padding;
+    return node("Conv", path, {input, initializer(path + ".weight", weight), initializer(path + ".bias", bias)},
+                {ints("kernel_shape", {kernel[0], kernel[1]}), ints("strides", {stride[0], stride[1]}),
+                 ints("pads", {pad[0], pad[1], pad[0], pad[1]}), ints("dilations", {dilation[0], dilation[1]}),
+                 integer("group", o.groups())});
+  }
+
+  std::string batch_norm(const torch::nn::BatchNorm2dImpl& bn, const std::string& path, const std::string& input) {
+    TORCH_CHECK(bn.options.track_running_stats() && bn.running_mean.defined(), what_, ": cannot export encoder '",
+                encoder_, "' to ONNX: BatchNorm ", path, " keeps no running statistics");
+    const auto channels = bn.running_mean.size(0);
+    const auto scale = bn.options.affine() ? bn.weight : torch::ones({channels});
+    const auto shift = bn.options.affine() ? bn.bias : torch::zeros({channels});
+    onnx::AttributeProto epsilon;
+    epsilon.set_name("epsilon");
+    epsilon.set_type(onnx::AttributeProto::FLOAT);
+    epsilon.set_f(static_cast<float>(bn.options.eps()));
+    return node("BatchNormalization", path,
+                {input, initializer(path + ".weight", scale), initializer(path + ".bias", shift),
+                 initializer(path + ".running_mean", bn.running_mean), initializer(path + ".running_var", bn.running_var)},
+                {epsilon});
+  }
+
+  // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), as BasicBlockImpl::forward, each BatchNorm folded.
+  std::string basic_block(const torch::nn::Module& block, const std::string& path, const std::string& input) {
+    const auto children = block.named_children();
+    auto conv = [&](const char* name) -> const torch::nn::Conv2dImpl& {
+      return dynamic_cast<const torch::nn::Conv2dImpl&>(*children[name]);
+    };
+    auto bn = [&](const char* name) { return dynamic_cast<const torch::nn::BatchNorm2dImpl*>(children[name].get()); };
+    auto out = node("Relu", path + ".bn1", {conv2d(conv("conv1"), bn("bn1"), path + ".conv1", input)});
+    out = conv2d(conv("conv2"), bn("bn2"), path + ".conv2", out);
+    const auto& shortcut = dynamic_cast<const torch::nn::SequentialImpl&>(*children["shortcut"]);
+    const std::string identity = shortcut.is_empty() ? input : emit(shortcut, path + ".shortcut", input);
+    return node("Relu", path, {node("Add", path, {out, identity})});
+  }
+
+  onnx::GraphProto& graph_;
+  std::string encoder_, what_;
+  int values_ = 0;
+};
+
+// A float tensor type [dims...] where a dimension <= 0 is the dynamic batch "N".
+void set_float_shape(onnx::ValueInfoProto& value, const std::string& name, const std::vector<int64_t>& dims) {
+  value.set_name(name);
+  auto* type = value.mutable_type()->mutable_tensor_type();
+  type->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = type->mutable_shape();
+  for (const auto dim : dims) {
+    if (dim > 0) {
+      shape->add_dim()->set_dim_value(dim);
+    } else {
+      shape->add_dim()->set_dim_param("N");
+    }
+  }
+}
+
+}  // namespace
+
+bool onnx_available() { return true; }
+
+std::string to_onnx(const Checkpoint& checkpoint, const OnnxOptions& options, const std::string& what) {
+  TORCH_CHECK_VALUE(options.batch() >= 0, "ONNX batch must be >= 0 (0: dynamic), got ", options.batch());
+  TORCH_CHECK_VALUE(options.image_size() >= 0, "ONNX image size must be >= 0 (0: the checkpoint's), got ",
+                    options.image_size());
+  const auto& meta = checkpoint.metadata;
+  const auto norm = detail::recorded_normalization(checkpoint, what);
+  const Encoder encoder = detail::rebuild_exportable_encoder(checkpoint, "ONNX", what);
+  const int64_t size = options.image_size() > 0 ? options.image_size() : meta.image_size;
+  TORCH_CHECK(size > 0, what, ": records no image size; give the ONNX input's size");
+
+  onnx::ModelProto model;
+  model.set_ir_version(kIrVersion);
+  model.set_producer_name("sslkit");
+  model.set_producer_version(SSLKIT_VERSION);
+  auto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpset);
+  auto add_property = [&](const std::string& key, const std::string& value) {
+    auto* property = model.add_metadata_props();
+    property->set_key(key);
+    property->set_value(value);
+  };
+  add_property("encoder", meta.encoder);
+  add_property("method", meta.method);
+  add_property("normalization", meta.normalization);
+  add_property("in_channels", std::to_string(meta.in_channels));
+  add_property("image_size", std::to_string(meta.image_size));
+  add_property("feature_dim", std::to_string(meta.feature_dim));
+  add_property("sslkit_version", SSLKIT_VERSION);
+
+  auto& graph = *model.mutable_graph();
+  graph.set_name("sslkit_feature_extractor");
+  const int64_t channels = meta.in_channels;
+  set_float_shape(*graph.add_input(), "images", {options.batch(), channels, size, size});
+  GraphWriter writer(graph, meta.encoder, what);
+  auto x = writer.input_normalization("images", norm);
+  x = writer.emit(*encoder->named_children()["body"], "body", x);
+  x = writer.node("GlobalAveragePool", "pool", {x});
+  x = writer.node("Flatten", "pool", {x}, {GraphWriter::integer("axis", 1)});
+  graph.mutable_node(graph.node_size() - 1)->set_output(0, "features");
+  set_float_shape(*graph.add_output(), "features", {options.batch(), meta.feature_dim});
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    TORCH_CHECK(false, what, ": the ONNX model of encoder '", meta.encoder, "' fails ONNX's checker: ", e.what());
+  }
+  std::string bytes;
+  TORCH_CHECK(model.SerializeToString(&bytes), what, ": cannot serialize the ONNX model of encoder '", meta.encoder,
+              "' (", model.ByteSizeLong(), " bytes; protobuf's limit is 2 GiB)");
+  return bytes;
+}
+
+void export_onnx(const Checkpoint& checkpoint, const std::string& path, const OnnxOptions& options,
+                 const std::string& what) {
+  write_file_atomic(path, to_onnx(checkpoint, options, what));
+}
+
+}  // namespace ssl::exporter
