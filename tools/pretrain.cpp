@@ -49,8 +49,9 @@ void add_optimization_options(po::options_description& description, const traine
       ("nesterov", on_off(), "SGD / LARS with Nesterov momentum")
       ("clip-grad-norm", real(d.clip_grad_norm()),
        "clip the gradients' global L2 norm to this (0: off)")
-      ("precision", po::value<std::string>()->default_value(trainers::to_string(d.precision())),
-       "fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
+      ("precision", po::value<std::string>()->default_value("auto"),
+       "auto (bf16 where the device has fast bf16: a CPU with AVX512-BF16 or AMX, a CUDA GPU of compute "
+       "capability 8.0+; fp32 elsewhere) | fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
       ("warmup", real(d.warmup_fraction()),
        "fraction of the run in linear warmup before the cosine decay");
 }

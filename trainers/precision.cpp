@@ -1,7 +1,12 @@
 #include "sslkit/trainers/precision.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/DeviceGuard.h>
 #include <torch/version.h>
+
+#include <fstream>
+#include <sstream>
 
 namespace ssl::trainers {
 namespace {
@@ -32,18 +37,47 @@ void set_autocast_dtype(c10::DeviceType type, torch::ScalarType dtype) {
 }  // namespace
 
 Precision parse_precision(const std::string& name) {
+  if (name == "auto") return Precision::Auto;
   if (name == "fp32") return Precision::FP32;
   if (name == "bf16") return Precision::BF16;
   if (name == "fp16") return Precision::FP16;
-  TORCH_CHECK_VALUE(false, "unknown precision '", name, "': expected one of fp32, bf16, fp16");
+  TORCH_CHECK_VALUE(false, "unknown precision '", name, "': expected one of auto, fp32, bf16, fp16");
 }
 
 std::string to_string(Precision precision) {
   switch (precision) {
     case Precision::BF16: return "bf16";
     case Precision::FP16: return "fp16";
+    case Precision::Auto: return "auto";
     default: return "fp32";
   }
+}
+
+bool cpuinfo_has_fast_bf16(const std::string& cpuinfo) {
+  std::istringstream lines(cpuinfo);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream flags(line.substr(line.find(':') == std::string::npos ? line.size() : line.find(':') + 1));
+    for (std::string flag; flags >> flag;) {
+      if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+    }
+    return false;  // the first processor's flags speak for all
+  }
+  return false;
+}
+
+bool has_fast_bf16(torch::Device device) {
+  if (device.is_cuda()) {
+    const c10::DeviceGuard guard(device);
+    return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8();
+  }
+  static const bool cpu = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return cpuinfo_has_fast_bf16(text.str());
+  }();
+  return device.is_cpu() && cpu;
 }
 
 Precision check_precision(Precision precision, torch::Device device) {
@@ -51,6 +85,7 @@ Precision check_precision(Precision precision, torch::Device device) {
               ": only cpu and cuda are supported");
   TORCH_CHECK(!(precision == Precision::FP16 && device.is_cpu()),
               "precision fp16 needs a CUDA device (on CPU use bf16 or fp32)");
+  if (precision == Precision::Auto) return has_fast_bf16(device) ? Precision::BF16 : Precision::FP32;
   return precision;
 }
 

@@ -7,17 +7,25 @@
 
 namespace ssl::trainers {
 
-/// Arithmetic of the forward pass: fp32, or autocast to bfloat16 / float16 (losses stay fp32).
-enum class Precision { FP32, BF16, FP16 };
+/// Arithmetic of the forward pass: fp32, or autocast to bfloat16 / float16 (losses stay fp32); Auto is resolved by
+/// `check_precision` to bf16 where the device runs it fast, fp32 elsewhere.
+enum class Precision { FP32, BF16, FP16, Auto };
 
-/// Parses "fp32", "bf16" or "fp16"; throws one line listing them.
+/// Parses "auto", "fp32", "bf16" or "fp16"; throws one line listing them.
 Precision parse_precision(const std::string& name);
 
 /// The name `parse_precision` reads.
 std::string to_string(Precision precision);
 
-/// Checks that `precision` can run on `device` (fp16 needs CUDA; bf16 runs on CPU through CPU autocast)
-/// and returns it; throws one line otherwise.
+/// Whether `cpuinfo` (the text of /proc/cpuinfo) lists a bf16 matrix instruction set: avx512_bf16 or amx_bf16.
+bool cpuinfo_has_fast_bf16(const std::string& cpuinfo);
+
+/// Whether `device` runs bf16 fast: a CPU with AVX512-BF16 or AMX-BF16 (read from /proc/cpuinfo once; false where
+/// it cannot be read), a CUDA device of compute capability 8.0 or more (bf16 convolutions in cuDNN v8).
+bool has_fast_bf16(torch::Device device);
+
+/// Checks that `precision` can run on `device` (fp16 needs CUDA; bf16 runs on CPU through CPU autocast) and
+/// returns it, Auto resolved to bf16 where `has_fast_bf16(device)` and fp32 elsewhere; throws one line otherwise.
 Precision check_precision(Precision precision, torch::Device device);
 
 /// Turns autocast on for `device`'s type at `precision` (nothing for fp32) for its lifetime, restoring the

@@ -149,10 +149,27 @@ TEST_CASE("Dynamic loss scaling unscales gradients, backs off on inf and grows a
   CHECK(scaler.growth_tracker() == 0);
 }
 
+TEST_CASE("Precision auto: bf16 where /proc/cpuinfo lists avx512_bf16 or amx_bf16, fp32 elsewhere",
+          "[trainers][precision]") {
+  CHECK(T::parse_precision("auto") == T::Precision::Auto);
+  CHECK(T::to_string(T::Precision::Auto) == "auto");
+  // Flag lines as Linux writes them (a Sapphire Rapids core, a Cascade Lake core, an AMD Zen 2 core).
+  CHECK(T::cpuinfo_has_fast_bf16("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n"));
+  CHECK(T::cpuinfo_has_fast_bf16("flags\t\t: fpu avx512f avx512_vnni amx_bf16\n"));
+  CHECK_FALSE(T::cpuinfo_has_fast_bf16("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni avx512_bf16x\n"));
+  CHECK_FALSE(T::cpuinfo_has_fast_bf16("flags\t\t: fpu sse2 avx2 sha_ni\n"));
+  CHECK_FALSE(T::cpuinfo_has_fast_bf16(""));
+  CHECK_FALSE(T::cpuinfo_has_fast_bf16("vmx flags\t: avx512_bf16\n"));  // not the flags line
+  // Auto resolves to one of the two, never to itself or fp16.
+  const auto resolved = T::check_precision(T::Precision::Auto, torch::kCPU);
+  CHECK(resolved == (T::has_fast_bf16(torch::kCPU) ? T::Precision::BF16 : T::Precision::FP32));
+}
+
 TEST_CASE("Precision: names, fp16 refused on CPU, CPU autocast to bf16 with fp32 scopes for losses",
           "[trainers][precision]") {
   CHECK(T::parse_precision("bf16") == T::Precision::BF16);
-  CHECK(error_message([] { T::parse_precision("fp8"); }) == "unknown precision 'fp8': expected one of fp32, bf16, fp16");
+  CHECK(error_message([] { T::parse_precision("fp8"); }) ==
+        "unknown precision 'fp8': expected one of auto, fp32, bf16, fp16");
   CHECK(error_message([] { T::check_precision(T::Precision::FP16, torch::kCPU); }) ==
         "precision fp16 needs a CUDA device (on CPU use bf16 or fp32)");
   const auto a = torch::randn({4, 4});
