@@ -558,34 +558,6 @@ TEST_CASE("InstDisc's softmax loss is InfoNCE of f against its bank row and the 
         "unknown instdisc loss 'infonce': expected nce or softmax");
 }
 
-TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwise",
-          "[trainers][methods][byol][resume]") {
-  SingleThread single_thread;
-  TempDir dir;
-  auto run = [&](const std::string& name) {
-    return with_loop(tiny_run(dir.file(name)).method("byol").encoder("convnet-s"), [](auto& l) { l.epochs(2); });
-  };
-  const auto whole = T::pretrain(run("whole"));
-  REQUIRE(whole.steps == 12);
-  T::pretrain(with_loop(run("split"), [](auto& l) { l.max_steps(5); }));
-  const auto resumed = T::pretrain(run("split").resume(true));
-  CHECK(resumed.resumed_from_step == 5);
-  const auto a = ssl::load_checkpoint(whole.checkpoint);
-  const auto b = ssl::load_checkpoint(resumed.checkpoint);
-  require_equal_states(a.encoder, b.encoder);
-  for (const std::string name : {"projector", "predictor", "target_encoder", "target_projector"}) {
-    INFO(name);
-    REQUIRE(b.modules.count(name) == 1);
-    require_equal_states(a.modules.at(name), b.modules.at(name));
-  }
-  // The momentum logged at each step follows the cosine schedule over the 12 steps, resumed or not.
-  const auto momentum = logged_values(dir.file("split/metrics.jsonl"), "ema_momentum");
-  REQUIRE(momentum.size() == 12);
-  CHECK(momentum == logged_values(dir.file("whole/metrics.jsonl"), "ema_momentum"));
-  CHECK(momentum[0] == Approx(0.996).epsilon(1e-7));  // metrics.jsonl holds 8 significant digits
-  CHECK(momentum[6] == Approx(T::byol_momentum(0.996, 6.0 / 12)).epsilon(1e-7));
-}
-
 namespace {
 
 // Trains run("whole") for 12 steps, and run("split") for 5 then resumed to 12; requires the encoder and every
@@ -609,6 +581,26 @@ ssl::Checkpoint require_bitwise_resume(const std::function<T::PretrainOptions(co
 }
 
 }  // namespace
+
+TEST_CASE("Resume: BYOL restores its target network and momentum schedule bitwise",
+          "[trainers][methods][byol][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto run = [&](const std::string& name) {
+    return with_loop(tiny_run(dir.file(name)).method("byol").encoder("convnet-s"), [](auto& l) { l.epochs(2); });
+  };
+  const auto a = require_bitwise_resume(run);
+  for (const std::string name : {"projector", "predictor", "target_encoder", "target_projector"}) {
+    INFO(name);
+    CHECK(a.modules.count(name) == 1);
+  }
+  // The momentum logged at each step follows the cosine schedule over the 12 steps, resumed or not.
+  const auto momentum = logged_values(dir.file("split/metrics.jsonl"), "ema_momentum");
+  REQUIRE(momentum.size() == 12);
+  CHECK(momentum == logged_values(dir.file("whole/metrics.jsonl"), "ema_momentum"));
+  CHECK(momentum[0] == Approx(0.996).epsilon(1e-7));  // metrics.jsonl holds 8 significant digits
+  CHECK(momentum[6] == Approx(T::byol_momentum(0.996, 6.0 / 12)).epsilon(1e-7));
+}
 
 TEST_CASE("Resume: SwAV and DINO restore their queue, center, teacher and freeze counters bitwise",
           "[trainers][methods][resume]") {

@@ -97,79 +97,105 @@ struct HeadTraining {
   uint64_t seed;
 };
 
-// A linear layer behind a BatchNorm without affine parameters (test-time statistics: the cumulative average over
-// all training batches on a frozen encoder, the usual running average when fine-tuning), trained with Nesterov SGD and a cosine learning rate on random-resized-crop + flip views
-// of `train` through the encoder: frozen in eval mode, or in train mode in a second parameter group at its own
-// rate. The test split is encoded without augmentation, in eval mode, once. `what` names the protocol in errors.
-LinearProbeResult train_linear_head(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,
-                                    const data::Normalization& norm, torch::Device device, const HeadTraining& t,
-                                    const char* what) {
+void check_head_training(const data::ImageSet& train, const data::ImageSet& test, const HeadTraining& t,
+                         const char* what) {
   TORCH_CHECK(train.labelled() && test.labelled(), what, ": train and test images need labels");
   TORCH_CHECK(t.epochs > 0 && t.batch_size > 0, what, ": epochs and batch size must be > 0, got ", t.epochs, " and ",
               t.batch_size);
   TORCH_CHECK(std::isfinite(t.learning_rate) && t.learning_rate > 0, what,
               ": learning rate must be finite and > 0, got ", t.learning_rate);
   data::validate(t.crop, what);
+}
+
+// A linear layer behind a BatchNorm without affine parameters. Its test-time statistics are the cumulative average
+// over all training batches on a frozen encoder (momentum none), the usual running average when fine-tuning.
+struct LinearHead {
+  torch::nn::BatchNorm1d standardize{nullptr};
+  torch::nn::Linear linear{nullptr};
+
+  LinearHead(int64_t dim, int64_t classes, bool fine_tune, torch::Device device)
+      : standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(
+            fine_tune ? c10::optional<double>(0.1) : c10::nullopt)),
+        linear(dim, classes) {
+    torch::NoGradGuard no_grad;  // zero start: on frozen features the fit is convex and needs no random draw
+    linear->weight.zero_();
+    linear->bias.zero_();
+    standardize->to(device);
+    linear->to(device);
+  }
+  torch::Tensor forward(const torch::Tensor& features) { return linear->forward(standardize->forward(features)); }
+};
+
+// Nesterov SGD over the head (group 0) and, when fine-tuning, the encoder (group 1, at its own rate).
+torch::optim::SGD head_optimizer(LinearHead& head, EncoderImpl& encoder, const HeadTraining& t) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(head.linear->parameters());
+  if (t.encoder_learning_rate > 0) groups.emplace_back(encoder.parameters());
+  return torch::optim::SGD(groups, torch::optim::SGDOptions(t.learning_rate).momentum(t.momentum).nesterov(true));
+}
+
+// Scales every group's base rate by the cosine factor of `step` out of `total_steps`.
+void set_cosine_rates(torch::optim::SGD& optimizer, const HeadTraining& t, int64_t step, int64_t total_steps) {
+  const double base_lr[] = {t.learning_rate, t.encoder_learning_rate};
+  const double factor = 0.5 * (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+  for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+    static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[g].options()).lr(base_lr[g] * factor);
+  }
+}
+
+// The head's logits and accuracy on `test`, encoded without augmentation, in eval mode, once.
+LinearProbeResult score_head(LinearHead& head, EncoderImpl& encoder, const data::ImageSet& test,
+                             const data::Normalization& norm, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  head.standardize->eval();
+  encoder.eval();
+  const auto test_features = extract_features(encoder, test.images, norm, device);
+  LinearProbeResult result;
+  result.feature_dim = encoder.feature_dim();
+  result.test_logits = head.forward(test_features.to(device)).cpu();
+  result.test_accuracy =
+      result.test_logits.argmax(1).eq(test.labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
+  return result;
+}
+
+// A `LinearHead` trained with Nesterov SGD and a cosine learning rate on random-resized-crop + flip views of
+// `train` through the encoder: frozen in eval mode, or in train mode in a second parameter group at its own rate;
+// then scored on `test`. `what` names the protocol in errors.
+LinearProbeResult train_linear_head(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,
+                                    const data::Normalization& norm, torch::Device device, const HeadTraining& t,
+                                    const char* what) {
+  check_head_training(train, test, t, what);
   torch::AutoGradMode enable_grad(true);
   const bool fine_tune = t.encoder_learning_rate > 0;
   const int64_t n = train.size(), classes = std::max(train.labels.max().item<int64_t>(),
                                                      test.labels.max().item<int64_t>()) + 1;
-  const int64_t dim = encoder.feature_dim();
   const data::Augmentation augment({t.crop, data::HorizontalFlipOptions()}, norm);
-
-  torch::nn::BatchNorm1d standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(
-      fine_tune ? c10::optional<double>(0.1) : c10::nullopt));
-  torch::nn::Linear linear(dim, classes);
-  {
-    torch::NoGradGuard no_grad;  // zero start: on frozen features the fit is convex and needs no random draw
-    linear->weight.zero_();
-    linear->bias.zero_();
-  }
-  standardize->to(device);
-  linear->to(device);
+  LinearHead head(encoder.feature_dim(), classes, fine_tune, device);
   encoder.to(device);
   encoder.train(fine_tune);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(linear->parameters());
-  if (fine_tune) groups.emplace_back(encoder.parameters());
-  torch::optim::SGD optimizer(groups, torch::optim::SGDOptions(t.learning_rate).momentum(t.momentum).nesterov(true));
-  const double base_lr[] = {t.learning_rate, t.encoder_learning_rate};
-  const int64_t steps_per_epoch = (n + t.batch_size - 1) / t.batch_size;
-  const int64_t total_steps = t.epochs * steps_per_epoch;
+  auto optimizer = head_optimizer(head, encoder, t);
+  const int64_t total_steps = t.epochs * ((n + t.batch_size - 1) / t.batch_size);
   const auto images = train.images.contiguous();
   const auto labels = train.labels.to(torch::kInt64);
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
     const auto order = epoch_order(n, t.seed, epoch);
-    standardize->train();
+    head.standardize->train();
     for (int64_t first = 0; first < n; first += t.batch_size, ++step) {
       const int64_t count = std::min(t.batch_size, n - first);
       if (count < 2) continue;  // BatchNorm needs two rows; a last batch of one image is left out
       const auto batch = augmented_batch(augment, train, images, order, first, count, t.seed, epoch);
       const auto features =
           fine_tune ? encoder.forward(batch.to(device)).to(torch::kFloat) : frozen_features(encoder, batch, device);
-      auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
-      auto target = labels.index_select(0, index).to(device);
-      const double factor = 0.5 * (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
-      for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
-        static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[g].options()).lr(base_lr[g] * factor);
-      }
+      const auto index = torch::tensor(std::vector<int64_t>(order.begin() + first, order.begin() + first + count));
+      const auto target = labels.index_select(0, index).to(device);
+      set_cosine_rates(optimizer, t, step, total_steps);
       optimizer.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(linear->forward(standardize->forward(features)), target);
-      loss.backward();
+      torch::nn::functional::cross_entropy(head.forward(features), target).backward();
       optimizer.step();
     }
   }
-  torch::NoGradGuard no_grad;
-  standardize->eval();
-  encoder.eval();
-  const auto test_features = extract_features(encoder, test.images, norm, device);
-  LinearProbeResult result;
-  result.feature_dim = dim;
-  result.test_logits = linear->forward(standardize->forward(test_features.to(device))).cpu();
-  result.test_accuracy =
-      result.test_logits.argmax(1).eq(test.labels.to(torch::kInt64)).to(torch::kDouble).mean().item<double>();
-  return result;
+  return score_head(head, encoder, test, norm, device);
 }
 
 }  // namespace
