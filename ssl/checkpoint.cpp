@@ -147,7 +147,7 @@ const std::set<std::string>& plain_keys() {
   static const std::set<std::string> keys{
       "encoder", "in_channels", "image_size",  "feature_dim", "normalization",           "data",
       "seed",    "method",      "epoch",       "step",        "precision",               "trainer.steps_per_epoch",
-      "trainer.world_size",     "trainer.elapsed_s"};
+      "trainer.world_size",     "trainer.elapsed_s",       "stem",        "patch_size"};
   return keys;
 }
 
@@ -167,6 +167,8 @@ std::map<std::string, std::string> to_stored(const CheckpointMetadata& m) {
   auto put = [&](const char* key, const std::string& value) {
     if (!value.empty()) stored[key] = value;
   };
+  put("stem", m.stem);
+  if (m.patch_size > 0) stored["patch_size"] = std::to_string(m.patch_size);
   put("normalization", m.normalization);
   put("data", m.data);
   if (m.seed) stored["seed"] = std::to_string(*m.seed);
@@ -194,6 +196,10 @@ CheckpointMetadata parse_metadata(const std::map<std::string, std::string>& stor
   m.in_channels = read.integer("in_channels", 1, 4096);
   m.image_size = read.integer("image_size", 1, 65536);
   m.feature_dim = read.integer("feature_dim", 1, kLarge);
+  m.stem = read.text_or_empty("stem");
+  TORCH_CHECK(m.stem.empty() || m.stem == "cifar" || m.stem == "imagenet", what, ": metadata 'stem' is '", m.stem,
+              "', expected cifar or imagenet");
+  m.patch_size = read.integer_or("patch_size", 1, 65536, 0);
   m.normalization = read.text_or_empty("normalization");
   m.data = read.text_or_empty("data");
   if (read.has("seed")) {
@@ -255,6 +261,8 @@ Checkpoint make_checkpoint(const std::string& encoder_name, const EncoderImpl& e
   checkpoint.metadata.in_channels = in_channels;
   checkpoint.metadata.image_size = image_size;
   checkpoint.metadata.feature_dim = encoder.feature_dim();
+  checkpoint.metadata.stem = encoder.stem();
+  checkpoint.metadata.patch_size = encoder.patch_size();
   checkpoint.encoder = module_state(encoder);
   return checkpoint;
 }
@@ -330,9 +338,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
+EncoderOptions recorded_encoder_options(const CheckpointMetadata& m) {
+  auto options = EncoderOptions(m.in_channels).image_size(m.image_size).patch_size(m.patch_size);
+  if (!m.stem.empty()) options.stem(m.stem);
+  // resnet18 checkpoints written before the stem was a choice record none: they had the CIFAR stem at any size.
+  if (m.stem.empty() && m.encoder == "resnet18") options.stem("cifar");
+  return options;
+}
+
 Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what) {
   const CheckpointMetadata& m = checkpoint.metadata;
-  Encoder encoder = make_encoder(m.encoder, EncoderOptions(m.in_channels).image_size(m.image_size));
+  Encoder encoder = make_encoder(m.encoder, recorded_encoder_options(m));
   TORCH_CHECK(encoder->feature_dim() == m.feature_dim, what, ": metadata 'feature_dim' is ", m.feature_dim,
               " but encoder '", m.encoder, "' gives ", encoder->feature_dim(), " features");
   load_module_state(*encoder, checkpoint.encoder, what);

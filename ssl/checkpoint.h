@@ -26,7 +26,8 @@ struct TrainerProgress {
 /// `save_checkpoint` / `load_checkpoint`, which range-check every field.
 ///
 /// On disk (and for Python's torch.load) it is the string-to-string dict "metadata" with these keys:
-/// `encoder`, `in_channels`, `image_size`, `feature_dim` (always); `normalization`, `data`, `seed`, `method`,
+/// `encoder`, `in_channels`, `image_size`, `feature_dim` (always); `stem`, `patch_size` (encoders that have them);
+/// `normalization`, `data`, `seed`, `method`,
 /// `epoch`, `step`, `precision` (when known); `trainer.steps_per_epoch`, `trainer.world_size` (only when > 1),
 /// `trainer.elapsed_s` (when a trainer wrote it); `run.<key>` and `option.<name>` per entry of `run` and
 /// `options`. Any other key is refused.
@@ -39,6 +40,11 @@ struct CheckpointMetadata {
   int64_t image_size = 0;
   /// Width of its feature vector; must equal the rebuilt encoder's.
   int64_t feature_dim = 0;
+  /// The encoder's resolved stem ("cifar" or "imagenet"); empty for encoders without one (and for ResNets of
+  /// checkpoints older than the choice, which had the CIFAR stem).
+  std::string stem;
+  /// The encoder's resolved patch side; 0 for encoders without patches.
+  int64_t patch_size = 0;
   /// Per-channel normalization as `data::to_string` writes it ("m0,m1;s0,s1"); empty when none was recorded.
   std::string normalization;
   /// The data spec the run trained on; empty when unknown.
@@ -97,6 +103,9 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 /// Loads and validates a checkpoint (format, checksum, metadata ranges, finite tensors); throws one line naming
 /// the file and what is wrong.
 Checkpoint load_checkpoint(const std::string& path);
+
+/// The options that rebuild the encoder `m` describes (channels, image size, stem, patch size).
+EncoderOptions recorded_encoder_options(const CheckpointMetadata& m);
 
 /// Rebuilds the encoder named in the checkpoint's metadata and loads its weights (in eval mode, on CPU).
 Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what = "checkpoint");

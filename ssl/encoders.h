@@ -22,7 +22,16 @@ struct EncoderOptions {
   /// Store the convolution weights channels-last (NHWC), the layout oneDNN's CPU convolutions run fastest on
   /// (docs/results.md); the results equal NCHW's to float rounding.
   TORCH_ARG(bool, channels_last) = true;
+  /// ResNet input stem: "cifar" (conv3x3 stride 1), "imagenet" (conv7x7 stride 2 + 3x3 max-pool stride 2), or
+  /// "auto" (imagenet for images of `kImageNetStemMinSize` px and larger); other encoders accept only "auto".
+  TORCH_ARG(std::string, stem) = "auto";
+  /// Vision Transformer patch side in pixels; 0 picks 16 for images of `kImageNetStemMinSize` px and larger, else 4.
+  /// Other encoders accept only 0.
+  TORCH_ARG(int64_t, patch_size) = 0;
 };
+
+/// Image side from which `stem("auto")` picks the ImageNet stem and `patch_size(0)` 16-pixel patches.
+inline constexpr int64_t kImageNetStemMinSize = 96;
 
 /// An image encoder: [B, C, H, W] float images to [B, feature_dim()] representations.
 class EncoderImpl : public torch::nn::Module {
@@ -30,10 +39,14 @@ class EncoderImpl : public torch::nn::Module {
   explicit EncoderImpl(std::string name) : torch::nn::Module(std::move(name)) {}
   /// The last convolutional feature map, [B, feature_dim(), h, w] (used by dense probes).
   virtual torch::Tensor feature_map(const torch::Tensor& images) = 0;
-  /// Global-average-pooled representation, [B, feature_dim()].
-  torch::Tensor forward(const torch::Tensor& images) { return feature_map(images).mean({2, 3}); }
+  /// The representation, [B, feature_dim()]: the global average of `feature_map` unless an encoder says otherwise.
+  virtual torch::Tensor forward(const torch::Tensor& images) { return feature_map(images).mean({2, 3}); }
   /// Width of the representation.
   virtual int64_t feature_dim() const = 0;
+  /// The resolved stem ("cifar" or "imagenet") of encoders that have one; empty otherwise. Checkpoints record it.
+  virtual std::string stem() const { return {}; }
+  /// The resolved patch side of patch-based encoders; 0 otherwise. Checkpoints record it.
+  virtual int64_t patch_size() const { return 0; }
 };
 /// Encoders are held by shared pointer, like every LibTorch module.
 using Encoder = std::shared_ptr<EncoderImpl>;
@@ -60,6 +73,11 @@ std::string describe_encoders();
 /// Adds (or replaces) an encoder factory under `name`, described by `description` in `--help`.
 void register_encoder(const std::string& name, EncoderFactory factory, const std::string& description = "");
 
+/// Checks the options every encoder shares (positive channels and size; stem "auto" and patch size 0 unless
+/// `takes_stem` / `takes_patch_size`); `name` is the registry name used in errors.
+void check_encoder_options(const EncoderOptions& options, const std::string& name, bool takes_stem = false,
+                           bool takes_patch_size = false);
+
 /// Plain convolutional encoders: four conv3x3+BN+ReLU blocks (strides 1, 2, 2, 2), global average pool.
 /// convnet-s: C->32->64->128->256, 256-d. convnet-w: C->32->64->128->1024, 1024-d; the wider last block is what
 /// lifts the linear probe (docs/results.md).
@@ -76,33 +94,6 @@ class ConvNetImpl : public EncoderImpl {
  private:
   torch::nn::Sequential body_{nullptr};
   int64_t feature_dim_;
-};
-
-/// Basic residual block of ResNet-18: two conv3x3+BN with an identity or 1x1-conv shortcut.
-class BasicBlockImpl : public torch::nn::Module {
- public:
-  BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
-  /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
-  torch::nn::Sequential shortcut_{nullptr};
-};
-TORCH_MODULE(BasicBlock);
-
-/// ResNet-18 with the CIFAR stem (conv3x3 stride 1, no max-pool) for small images, 512-d.
-class ResNet18Impl : public EncoderImpl {
- public:
-  explicit ResNet18Impl(const EncoderOptions& options);
-  torch::Tensor feature_map(const torch::Tensor& images) override;
-  int64_t feature_dim() const override { return 512; }
-  /// The options this encoder was built with.
-  EncoderOptions options;
-
- private:
-  torch::nn::Sequential body_{nullptr};
 };
 
 }  // namespace ssl

@@ -185,6 +185,8 @@ int bench_train(int argc, char** argv) {
        "fashion-mnist, a folder of IDX files, an .h5 file or an image folder")
       ("method", po::value<std::string>()->default_value(c.method()), "pretext method")
       ("encoder", po::value<std::string>()->default_value(c.encoder()), "encoder")
+      ("stem", po::value<std::string>()->default_value(c.stem()), "resnets: auto | cifar | imagenet")
+      ("patch-size", po::value<int64_t>()->default_value(c.patch_size()), "vits: patch side (0: by image size)")
       ("batch-size", po::value<int64_t>()->default_value(c.batch_size()), "images per batch")
       ("precision", po::value<std::string>()->default_value(trainers::to_string(c.loop().precision())),
        "fp32 | bf16 | fp16 (CUDA)")
@@ -205,6 +207,8 @@ int bench_train(int argc, char** argv) {
       .data(v["data"].as<std::string>())
       .method(v["method"].as<std::string>())
       .encoder(v["encoder"].as<std::string>())
+      .stem(v["stem"].as<std::string>())
+      .patch_size(v["patch-size"].as<int64_t>())
       .batch_size(v["batch-size"].as<int64_t>())
       .workers(v["workers"].as<int64_t>())
       .device(parse_device(v["device"].as<std::string>()))
@@ -218,11 +222,52 @@ int bench_train(int argc, char** argv) {
   return 0;
 }
 
+int bench_encoders(int argc, char** argv) {
+  const trainers::EncoderBenchmarkOptions d;
+  po::options_description description("sslkit bench encoders options");
+  description.add_options()
+      ("encoders", po::value<std::string>()->default_value(""), "comma-separated encoder names (default: all)")
+      ("channels", po::value<int64_t>()->default_value(d.channels()), "input channels")
+      ("image-size", po::value<int64_t>()->default_value(d.image_size()), "input side in pixels")
+      ("stem", po::value<std::string>()->default_value(d.stem()), "resnets: auto | cifar | imagenet")
+      ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per timed pass")
+      ("steps", po::value<int64_t>()->default_value(d.steps()), "timed passes per precision")
+      ("precisions", po::value<std::string>()->default_value("fp32,bf16"), "comma-separated precisions timed");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench encoders [options]\n"
+                  "Each encoder's features, parameters and forward MFLOP (counted by the code) on one image shape,\n"
+                  "and its forward + backward images/s on random images in each precision.");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  trainers::EncoderBenchmarkOptions options;
+  const auto names = v["encoders"].as<std::string>();
+  if (!names.empty()) options.encoders(parse_list<std::string>(names, "--encoders"));
+  std::vector<trainers::Precision> precisions;
+  for (const auto& name : parse_list<std::string>(v["precisions"].as<std::string>(), "--precisions")) {
+    precisions.push_back(trainers::parse_precision(name));
+  }
+  options.channels(v["channels"].as<int64_t>())
+      .image_size(v["image-size"].as<int64_t>())
+      .stem(v["stem"].as<std::string>())
+      .batch_size(v["batch-size"].as<int64_t>())
+      .steps(v["steps"].as<int64_t>())
+      .precisions(precisions)
+      .device(v["device"].as<std::string>())
+      .seed(v["seed"].as<uint64_t>());
+  double peak = 0;
+  const auto rows = trainers::run_encoder_benchmark(options, &peak);
+  std::cout << trainers::format_encoder_table(options, rows, peak);
+  return 0;
+}
+
 constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of each loss at several batch sizes"},
     {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
     {"train", bench_train, "end-to-end vs compute-only vs data-only images/s of a training step, GFLOP/s, memory"},
+    {"encoders", bench_encoders, "each encoder's features, parameters, forward MFLOP and forward + backward images/s"},
     {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
 

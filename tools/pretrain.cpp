@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,6 +33,10 @@ void add_run_options(po::options_description& description, const trainers::Pretr
        ("pretext method: " + joined(trainers::method_names(), " | ")).c_str())
       ("encoder", po::value<std::string>()->default_value(d.encoder()),
        ("encoder: " + joined(encoder_names(), " | ")).c_str())
+      ("stem", po::value<std::string>()->default_value(d.stem()),
+       "resnets: auto (imagenet from 96 px) | cifar (conv3x3) | imagenet (conv7x7/2 + max-pool)")
+      ("patch-size", po::value<int64_t>()->default_value(d.patch_size()),
+       "vits: patch side in pixels (0: 16 from 96 px, else 4)")
       ("epochs", po::value<int64_t>()->default_value(d.loop().epochs()), "epochs the schedule spans")
       ("max-minutes", real(d.loop().max_minutes()),
        "training time budget in minutes (0: none); the schedule ends with whichever budget is first")
@@ -59,8 +64,8 @@ void add_optimization_options(po::options_description& description, const traine
 void add_method_options(po::options_description& description, const trainers::MethodOptions& d) {
   description.add_options()
       ("temperature", po::value<double>(),
-       "softmax temperature of simclr / moco / instdisc / swav, dino's student temperature (default: the "
-       "method's, 0.1 / 0.2 / 0.07 / 0.1 / 0.1)")
+       "softmax temperature of simclr / moco / instdisc / swav / mocov3, dino's student temperature (default: the "
+       "method's, 0.1 / 0.2 / 0.07 / 0.1 / 0.2 / 0.1)")
       ("crop-scale-min", po::value<double>(),
        "smallest area fraction of the random resized (global) crop of the two-view methods, swav and dino "
        "(default: the method's, 0.2; swav 0.14, dino 0.4)")
@@ -85,8 +90,11 @@ void add_method_options(po::options_description& description, const trainers::Me
       ("nce-z-momentum", real(d.instdisc().normalizer_momentum()),
        "instdisc: NCE normalizer Z <- m Z + (1 - m) Z_batch (0: every step; 1: fixed by the first batch, as the paper)")
       ("cpc-steps", po::value<int64_t>()->default_value(d.cpc().steps()), "cpc: rows predicted ahead")
-      ("ema-momentum", real(d.byol().ema_momentum()),
-       "byol / dino: base EMA momentum of the target / teacher network (cosine schedule from it to 1)")
+      ("ema-momentum", po::value<double>(),
+       "byol / dino / mocov3: base EMA momentum of the target / teacher / momentum network, on a cosine schedule "
+       "from it to 1 (default: the method's, 0.996 / 0.996 / 0.99)")
+      ("freeze-patch-embed", on_off(), "mocov3: keep a vit encoder's patch embedding at its random initialization")
+      ("mask-ratio", real(d.mae().mask_ratio()), "mae: fraction of each image's patches hidden from the encoder")
       ("prototypes", po::value<int64_t>()->default_value(d.swav().prototypes()), "swav: number of prototypes K")
       ("swav-queue", po::value<int64_t>()->default_value(d.swav().queue_size()),
        "swav: embeddings queued per global crop for Sinkhorn, a multiple of the batch (0: none)")
@@ -173,8 +181,9 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
   const auto default_text = to_strings(default_map);
   const auto value_text = to_strings(v);
   for (const auto& [flag, methods] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"temperature", {"simclr", "moco", "instdisc", "swav", "dino"}},
-           {"crop-scale-min", {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg", "swav", "dino"}},
+           {"temperature", {"simclr", "moco", "instdisc", "swav", "dino", "mocov3"}},
+           {"crop-scale-min",
+            {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg", "swav", "dino", "mocov3", "mae"}},
            {"view", {"byol", "swav", "dino"}},
            {"local-crops", {"byol", "swav", "dino"}},
            {"local-crop-size", {"byol", "swav", "dino"}},
@@ -191,12 +200,19 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"bank-momentum", {"instdisc"}},
            {"nce-z-momentum", {"instdisc"}},
            {"cpc-steps", {"cpc"}},
-           {"ema-momentum", {"byol", "dino"}},
+           {"ema-momentum", {"byol", "dino", "mocov3"}},
+           {"freeze-patch-embed", {"mocov3"}},
+           {"mask-ratio", {"mae"}},
            {"off-diagonal-weight", {"barlow"}}}) {
     const auto value = value_text.find(flag), fallback = default_text.find(flag);
     bool given = value != value_text.end() && (fallback == default_text.end() || fallback->second != value->second);
-    // Before swav and dino, --crop-scale-min defaulted to 0.2, and every options.ini recorded it.
-    if (flag == "crop-scale-min" && v.count("resume") && value != value_text.end() && value->second == "0.2") {
+    // Flags that once had a default every options.ini recorded: --crop-scale-min 0.2 (before swav and dino) and
+    // --ema-momentum 0.996 (before mocov3). A resumed run reading that value back did not give it.
+    static const std::map<std::string, std::string> former_defaults{{"crop-scale-min", "0.2"},
+                                                                    {"ema-momentum", "0.996"}};
+    const auto former = former_defaults.find(flag);
+    if (former != former_defaults.end() && v.count("resume") && value != value_text.end() &&
+        value->second == former->second) {
       given = false;
     }
     if (given && std::find(methods.begin(), methods.end(), method) == methods.end()) {
@@ -262,8 +278,14 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
       .bank_momentum(v["bank-momentum"].as<double>())
       .normalizer_momentum(v["nce-z-momentum"].as<double>());
   methods.cpc().steps(v["cpc-steps"].as<int64_t>());
-  methods.byol().ema_momentum(v["ema-momentum"].as<double>());
-  methods.dino().ema_momentum(v["ema-momentum"].as<double>());
+  if (v.count("ema-momentum")) {
+    const double momentum = v["ema-momentum"].as<double>();
+    methods.byol().ema_momentum(momentum);
+    methods.dino().ema_momentum(momentum);
+    methods.mocov3().ema_momentum(momentum);
+  }
+  methods.mocov3().freeze_patch_embed(v["freeze-patch-embed"].as<bool>());
+  methods.mae().mask_ratio(v["mask-ratio"].as<double>());
   methods.dino().teacher_temperature(v["teacher-temperature"].as<double>());
   methods.dino().head().out_dim(v["dino-out-dim"].as<int64_t>());
   methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
@@ -285,12 +307,14 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
     methods.instdisc().temperature(temperature);
     methods.swav().temperature(temperature);
     methods.dino().student_temperature(temperature);
+    methods.mocov3().temperature(temperature);
   }
   if (v.count("crop-scale-min")) {
     const double crop_scale_min = v["crop-scale-min"].as<double>();
     for (auto* augment : {&methods.simclr().augment(), &methods.moco().augment(), &methods.instdisc().augment(),
                           &methods.byol().augment(), &methods.simsiam().augment(), &methods.barlow().augment(),
-                          &methods.vicreg().augment(), &methods.swav().crops().global(),
+                          &methods.vicreg().augment(), &methods.mocov3().augment(), &methods.mae().augment(),
+                          &methods.swav().crops().global(),
                           &methods.dino().crops().global()}) {
       augment->crop().scale_min(crop_scale_min);
     }
@@ -309,6 +333,8 @@ trainers::PretrainOptions pretrain_options(const po::variables_map& v, const std
       .method(v["method"].as<std::string>())
       .methods(method_options(v))
       .encoder(v["encoder"].as<std::string>())
+      .stem(v["stem"].as<std::string>())
+      .patch_size(v["patch-size"].as<int64_t>())
       .batch_size(v["batch-size"].as<int64_t>())
       .workers(v["workers"].as<int64_t>())
       .prefetch(v["prefetch"].as<int64_t>())

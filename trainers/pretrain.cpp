@@ -42,6 +42,8 @@ std::map<std::string, std::string> run_signature(const PretrainOptions& o) {
           {"max_images", std::to_string(o.max_images())},
           {"method", o.method()},
           {"encoder", o.encoder()},
+          {"stem", o.stem()},
+          {"patch_size", std::to_string(o.patch_size())},
           {"epochs", std::to_string(loop.epochs())},
           {"max_minutes", text(loop.max_minutes())},
           {"batch_size", std::to_string(o.batch_size())},
@@ -196,7 +198,10 @@ std::unique_ptr<Method> make_method(const PretrainOptions& options, Encoder enco
 }
 
 std::unique_ptr<Method> make_method(const PretrainOptions& options, const data::Source& train_set) {
-  const auto encoder_options = EncoderOptions(train_set.channels()).image_size(train_set.height());
+  const auto encoder_options = EncoderOptions(train_set.channels())
+                                   .image_size(train_set.height())
+                                   .stem(options.stem())
+                                   .patch_size(options.patch_size());
   return make_method(options, make_encoder(options.encoder(), encoder_options), train_set.size(),
                      [&] { return make_encoder(options.encoder(), encoder_options); });
 }

@@ -31,6 +31,10 @@ struct PretrainOptions {
   TORCH_ARG(MethodOptions, methods) = {};
   /// Encoder name from the registry.
   TORCH_ARG(std::string, encoder) = kDefaultEncoder;
+  /// ResNet stem: auto | cifar | imagenet (`EncoderOptions::stem`).
+  TORCH_ARG(std::string, stem) = "auto";
+  /// Vision Transformer patch side (0: by image size; `EncoderOptions::patch_size`).
+  TORCH_ARG(int64_t, patch_size) = 0;
   /// The training loop: run directory, budgets, optimizer, schedule, precision, logging and checkpoints.
   TORCH_ARG(LoopOptions, loop) = {};
   /// Images per batch (per process in a data-parallel run).

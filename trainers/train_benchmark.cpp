@@ -203,4 +203,80 @@ std::string format_train_table(const TrainBenchmarkOptions& options, const Train
   return out.str();
 }
 
+std::vector<EncoderBenchmarkRow> run_encoder_benchmark(const EncoderBenchmarkOptions& options,
+                                                       double* matmul_peak_gflops) {
+  TORCH_CHECK_VALUE(options.batch_size() > 1 && options.steps() > 0, "bench encoders: batch size must be > 1 and ",
+                    "steps > 0, got ", options.batch_size(), " and ", options.steps());
+  const torch::Device device = resolve_device(options.device());
+  std::vector<Precision> precisions;
+  for (const Precision p : options.precisions()) precisions.push_back(check_precision(p, device));
+  const auto names = options.encoders().empty() ? encoder_names() : options.encoders();
+  std::vector<EncoderBenchmarkRow> rows;
+  for (const auto& name : names) {
+    torch::manual_seed(static_cast<int64_t>(options.seed()));
+    EncoderOptions encoder_options(options.channels());
+    encoder_options.image_size(options.image_size());
+    if (options.stem() != "auto" && !make_encoder(name, encoder_options).get()->stem().empty()) {
+      encoder_options.stem(options.stem());
+    }
+    Encoder encoder = make_encoder(name, encoder_options);
+    EncoderBenchmarkRow row;
+    row.encoder = name;
+    row.feature_dim = encoder->feature_dim();
+    for (const auto& p : encoder->parameters()) row.parameters += p.numel();
+    row.forward_flops = encoder_flops_per_image(*encoder, {options.channels(), options.image_size(), options.image_size()});
+    encoder->to(device);
+    encoder->train();
+    const auto images = torch::randn({options.batch_size(), options.channels(), options.image_size(), options.image_size()},
+                                     torch::TensorOptions().device(device));
+    for (const Precision precision : precisions) {
+      const double seconds = time_calls(device, 1, options.steps(), [&](int64_t) {
+        torch::Tensor features;
+        {
+          AutocastGuard autocast(precision, device);
+          features = encoder->forward(images);
+        }
+        encoder->zero_grad();
+        features.to(torch::kFloat).square().mean().backward();
+      });
+      row.images_per_second.push_back(static_cast<double>(options.steps() * options.batch_size()) / seconds);
+    }
+    rows.push_back(std::move(row));
+  }
+  if (matmul_peak_gflops) *matmul_peak_gflops = matmul_gflops(device, 2048);
+  return rows;
+}
+
+std::string format_encoder_table(const EncoderBenchmarkOptions& options, const std::vector<EncoderBenchmarkRow>& rows,
+                                 double matmul_peak_gflops) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "encoders on %lldx%lldx%lld images, forward + backward at batch %lld on %s, %d threads; fp32 matmul "
+                "peak %.1f GFLOP/s\n",
+                static_cast<long long>(options.channels()), static_cast<long long>(options.image_size()),
+                static_cast<long long>(options.image_size()), static_cast<long long>(options.batch_size()),
+                resolve_device(options.device()).str().c_str(), at::get_num_threads(), matmul_peak_gflops);
+  out << line;
+  std::string header = "| encoder | features | parameters | forward MFLOP |";
+  std::string rule = "|---|---:|---:|---:|";
+  for (const Precision p : options.precisions()) {
+    header += " images/s " + to_string(p) + " |";
+    rule += "---:|";
+  }
+  out << header << "\n" << rule << "\n";
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "| %s | %lld | %.2f M | %.1f |", r.encoder.c_str(),
+                  static_cast<long long>(r.feature_dim), static_cast<double>(r.parameters) / 1e6,
+                  static_cast<double>(r.forward_flops) / 1e6);
+    out << line;
+    for (const double ips : r.images_per_second) {
+      std::snprintf(line, sizeof line, " %.0f |", ips);
+      out << line;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace ssl::trainers

@@ -1,9 +1,11 @@
 #pragma once
+#include "sslkit/trainers/precision.h"
 #include "sslkit/trainers/pretrain.h"
 
 #include <torch/arg.h>
 
 #include <string>
+#include <vector>
 
 namespace ssl::trainers {
 
@@ -50,5 +52,50 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options);
 
 /// The result as an aligned text table (one row per measurement).
 std::string format_train_table(const TrainBenchmarkOptions& options, const TrainBenchmarkResult& result);
+
+/// What `run_encoder_benchmark` measures: each encoder's size and cost on one input shape, and its forward +
+/// backward images/s on random images in each precision.
+struct EncoderBenchmarkOptions {
+  /// Registered encoder names (empty: all of them).
+  TORCH_ARG(std::vector<std::string>, encoders) = {};
+  /// Input channels.
+  TORCH_ARG(int64_t, channels) = 1;
+  /// Input side in pixels.
+  TORCH_ARG(int64_t, image_size) = 28;
+  /// ResNet stem (auto | cifar | imagenet).
+  TORCH_ARG(std::string, stem) = "auto";
+  /// Images per timed forward + backward pass.
+  TORCH_ARG(int64_t, batch_size) = 64;
+  /// Timed passes per precision, after one untimed pass.
+  TORCH_ARG(int64_t, steps) = 3;
+  /// Precisions timed (fp32, bf16, fp16; auto is resolved), each a column.
+  TORCH_ARG(std::vector<Precision>, precisions) = std::vector<Precision>{Precision::FP32, Precision::BF16};
+  /// Where the passes run.
+  TORCH_ARG(std::string, device) = "auto";
+  /// Seed of the weights and images.
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// One encoder's row of `run_encoder_benchmark`.
+struct EncoderBenchmarkRow {
+  /// Registered name.
+  std::string encoder;
+  /// Width of its representation.
+  int64_t feature_dim = 0;
+  /// Parameters (weights, biases, embeddings; not BatchNorm running statistics).
+  int64_t parameters = 0;
+  /// Forward FLOPs of one image (`encoder_flops_per_image`).
+  int64_t forward_flops = 0;
+  /// Forward + backward images/s in each precision of the options, in their order.
+  std::vector<double> images_per_second;
+};
+
+/// The rows of every encoder of `options`, and the fp32 matmul peak of the device (GFLOP/s) in `matmul_peak_gflops`.
+std::vector<EncoderBenchmarkRow> run_encoder_benchmark(const EncoderBenchmarkOptions& options,
+                                                       double* matmul_peak_gflops = nullptr);
+
+/// The rows as an aligned text table (markdown-compatible), headed by the input shape, device and matmul peak.
+std::string format_encoder_table(const EncoderBenchmarkOptions& options, const std::vector<EncoderBenchmarkRow>& rows,
+                                 double matmul_peak_gflops);
 
 }  // namespace ssl::trainers

@@ -48,6 +48,43 @@ TEST_CASE("A checkpoint rebuilds an encoder that gives the same outputs", "[core
   CHECK(files == 2);
 }
 
+TEST_CASE("Checkpoints record the stem and patch size, and rebuild ImageNet-stem ResNets and ViTs",
+          "[core][checkpoint][encoders]") {
+  TempDir dir;
+  torch::manual_seed(5);
+  for (const auto& [name, options] : std::vector<std::pair<std::string, ssl::EncoderOptions>>{
+           {"resnet18", ssl::EncoderOptions(3).image_size(32).stem("imagenet")},
+           {"vit-tiny", ssl::EncoderOptions(1).image_size(28).patch_size(7)},
+           {"efficientnet-b0", ssl::EncoderOptions(3).image_size(32)}}) {
+    INFO(name);
+    auto encoder = ssl::make_encoder(name, options);
+    for (int i = 0; i < 2; ++i) encoder->forward(torch::randn({4, options.in_channels(), 32, 32}));
+    encoder->eval();
+    const auto input = torch::randn({2, options.in_channels(), 32, 32});
+    const auto expected = encoder->forward(input);
+    const std::string path = dir.file(name + ".pt");
+    ssl::save_checkpoint(ssl::make_checkpoint(name, *encoder, options.in_channels(), options.image_size()), path);
+    const auto loaded = ssl::load_checkpoint(path);
+    CHECK(loaded.metadata.stem == encoder->stem());
+    CHECK(loaded.metadata.patch_size == encoder->patch_size());
+    const auto rebuilt = ssl::rebuild_encoder(loaded);
+    CHECK(rebuilt->stem() == encoder->stem());
+    CHECK(rebuilt->patch_size() == encoder->patch_size());
+    CHECK(torch::allclose(rebuilt->forward(input), expected, 1e-6, 1e-6));
+  }
+  // A resnet18 checkpoint from before the stem was recorded had the CIFAR stem, even for large images.
+  ssl::CheckpointMetadata old;
+  old.encoder = "resnet18";
+  old.in_channels = 3;
+  old.image_size = 128;
+  old.feature_dim = 512;
+  CHECK(ssl::recorded_encoder_options(old).stem() == "cifar");
+  old.encoder = "vit-tiny";
+  old.patch_size = 8;
+  CHECK(ssl::recorded_encoder_options(old).stem() == "auto");
+  CHECK(ssl::recorded_encoder_options(old).patch_size() == 8);
+}
+
 TEST_CASE("Loading a damaged or foreign checkpoint is one clear error", "[core][checkpoint][errors]") {
   TempDir dir;
   const std::string path = dir.file("bad.pt");
@@ -163,6 +200,8 @@ TEST_CASE("Checkpoint metadata round-trips through its stored dict, and every st
       {"trainer.steps_per_epoch", "0", "expected an integer in [1, 1099511627776]"},
       {"trainer.elapsed_s", "nan", "expected a number of seconds >= 0"},
       {"trainer.elapsed_s", "-2", "expected a number of seconds >= 0"},
+      {"stem", "vgg", "expected cifar or imagenet"},
+      {"patch_size", "0", "expected an integer in [1, 65536]"},
   };
   for (const auto& [key, value, expectation] : bad) {
     auto damaged = stored;

@@ -6,14 +6,17 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ssl::testing {
 
 /// A checkpoint of a fresh `name` encoder for `channels`-channel images, its BatchNorm running statistics moved away
 /// from 0 / 1 so that eval mode differs from training mode, with a recorded normalization.
-inline ssl::Checkpoint random_checkpoint(const std::string& name, int64_t channels, ssl::data::Normalization norm) {
+inline ssl::Checkpoint random_checkpoint(const std::string& name, int64_t channels, ssl::data::Normalization norm,
+                                         const std::string& stem = "auto") {
   torch::manual_seed(6);
-  auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels));
+  auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels).stem(stem));
   {
     torch::NoGradGuard no_grad;
     for (auto& item : encoder->named_buffers()) {
@@ -25,6 +28,13 @@ inline ssl::Checkpoint random_checkpoint(const std::string& name, int64_t channe
   checkpoint.metadata.normalization = ssl::data::to_string(norm);
   checkpoint.metadata.method = "simclr";
   return checkpoint;
+}
+
+/// The encoders the exporters write, by registry name and ResNet stem: the convnets and every ResNet with both
+/// stems (efficientnet and vit have no exporter yet; `test_export` checks they are refused in one line).
+inline std::vector<std::pair<std::string, std::string>> exportable_encoders() {
+  return {{"convnet-s", "auto"}, {"convnet-w", "auto"}, {"resnet18", "cifar"}, {"resnet18", "imagenet"},
+          {"resnet34", "cifar"}, {"resnet50", "cifar"},  {"resnet50", "imagenet"}};
 }
 
 }  // namespace ssl::testing

@@ -24,10 +24,10 @@ TEST_CASE("TorchScript export: every encoder's file returns the features of the 
   // 2026-12-01; the issue asks for 1e-4.
   TempDir dir;
   const ssl::data::Normalization norm{{0.3f, 0.5f, 0.2f}, {0.25f, 0.4f, 0.3f}};
-  for (const auto& name : ssl::encoder_names()) {
-    INFO(name);
-    const auto checkpoint = random_checkpoint(name, 3, norm);
-    const std::string path = dir.file(name + ".pt");
+  for (const auto& [name, stem] : ssl::testing::exportable_encoders()) {
+    INFO(name << " with stem " << stem);
+    const auto checkpoint = random_checkpoint(name, 3, norm, stem);
+    const std::string path = dir.file(name + "-" + stem + ".pt");
     X::export_torchscript(checkpoint, path);
     auto loaded = torch::jit::load(path);
     const auto images = torch::rand({4, 3, 28, 28});
@@ -77,5 +77,15 @@ TEST_CASE("export_encoder reads a run directory, writes atomically and refuses w
   const auto missing = dir.file("absent");
   CHECK(error_message([&] { X::export_encoder(X::ExportOptions().checkpoint(missing).out(dir.file("never.pt"))); })
             .find(missing) != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("never.pt")));
+  // Encoders without an exporter yet are refused naming the module that has none, and nothing is written.
+  const auto efficientnet = random_checkpoint("efficientnet-b0", 1, {{0.28f}, {0.35f}});
+  CHECK(error_message([&] { X::export_torchscript(efficientnet, dir.file("never.pt"), "checkpoint 'E'"); }) ==
+        "checkpoint 'E': cannot export encoder 'efficientnet-b0' to TorchScript: its module body.2 (torch::nn::SiLUImpl) "
+        "has no exporter");
+  const auto vit = random_checkpoint("vit-tiny", 1, {{0.28f}, {0.35f}});
+  CHECK(error_message([&] { X::export_torchscript(vit, dir.file("never.pt"), "checkpoint 'V'"); }) ==
+        "checkpoint 'V': cannot export encoder 'vit-tiny' to TorchScript: it is not a single 'body' module followed "
+        "by global average pooling");
   CHECK_FALSE(std::filesystem::exists(dir.file("never.pt")));
 }

@@ -6,10 +6,13 @@
 #include "sslkit/losses/info_nce.h"
 #include "sslkit/losses/sinkhorn.h"
 #include "sslkit/ssl/checkpoint.h"
+#include "sslkit/ssl/vit.h"
 #include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/dino.h"
 #include "sslkit/trainers/methods/instdisc.h"
+#include "sslkit/trainers/methods/mae.h"
 #include "sslkit/trainers/methods/moco.h"
+#include "sslkit/trainers/methods/mocov3.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/methods/swav.h"
 #include "sslkit/trainers/optim.h"
@@ -70,17 +73,22 @@ Trace train(const T::PretrainOptions& options) {
 
 TEST_CASE("Every method is registered; an unknown one gets a message listing them all", "[trainers][methods]") {
   CHECK(T::method_names() == std::vector<std::string>{"simclr", "moco", "instdisc", "rotnet", "jigsaw", "relpos", "cpc",
-                                                      "byol", "simsiam", "barlow", "vicreg", "swav", "dino"});
-  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
-  auto another = [] { return ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)); };
+                                                      "byol", "simsiam", "barlow", "vicreg", "swav", "dino",
+                                                      "mocov3", "mae"});
   for (const auto& name : T::method_names()) {
+    // mae needs a vision transformer; every other method takes any encoder.
+    const std::string architecture = name == "mae" ? "vit-tiny" : "convnet-s";
+    auto encoder = ssl::make_encoder(architecture, ssl::EncoderOptions(1));
+    auto another = [&] { return ssl::make_encoder(architecture, ssl::EncoderOptions(1)); };
     const auto method = T::make_method(T::PretrainOptions().method(name), encoder, 100, another);
     CHECK(method->name() == name);
     CHECK(method->encoder() == encoder);
   }
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto another = [] { return ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)); };
   CHECK(error_message([&] { T::make_method(T::PretrainOptions().method("nope"), encoder, 100, another); }) ==
         "unknown method 'nope': expected one of simclr, moco, instdisc, rotnet, jigsaw, relpos, cpc, byol, simsiam, "
-        "barlow, vicreg, swav, dino");
+        "barlow, vicreg, swav, dino, mocov3, mae");
 }
 
 // The loss-falls tests: 256 Fashion-MNIST images, batches of 64, seed 5, single thread, Adam 2e-3 (the
@@ -222,6 +230,136 @@ ssl::data::Batch random_crops(int64_t images, int64_t crops, uint64_t seed) {
 }
 
 }  // namespace
+
+TEST_CASE("MoCo v3's loss falls on a small subset", "[trainers][methods][mocov3]") {
+  SingleThread single_thread;
+  TempDir dir;
+  // 2 tau (InfoNCE(q1, k2) + InfoNCE(q2, k1)) over 64 keys starts near 2 * 0.4 * log(64) = 3.33. Measured:
+  // 3.301 3.047 2.909 2.879 2.777 2.789.
+  const auto trace = train(short_run(dir.str(), "mocov3", 6));
+  CHECK(trace.loss.front() > 2.0);
+  CHECK(trace.loss.back() < trace.loss.front() - 0.5);
+}
+
+TEST_CASE("MoCo v3: the contrastive loss is 2 tau InfoNCE over the batch's keys", "[trainers][methods][mocov3]") {
+  // Orthonormal q_i = k_i: logits I / tau, so each row's loss is log(1 + (N - 1) e^{-1/tau}) (the official
+  // contrastive_loss: CrossEntropy(q k^T / T, arange(N)) * 2T). N = 2, tau = 0.2: 0.4 log(1 + e^-5).
+  const auto eye = torch::eye(2, torch::kDouble);
+  CHECK(T::mocov3_contrastive_loss(eye, eye, 0.2).item<double>() == Approx(0.4 * std::log1p(std::exp(-5.0))).epsilon(1e-12));
+  // Three keys: 2 * 1.0 * log(1 + 2 e^-1) at tau 1 (the ResNet setting), scaled rows changing nothing (cosine).
+  const auto three = torch::eye(3, torch::kDouble) * torch::tensor({1.0, 2.0, 5.0}, torch::kDouble).unsqueeze(1);
+  CHECK(T::mocov3_contrastive_loss(three, torch::eye(3, torch::kDouble), 1.0).item<double>() ==
+        Approx(2 * std::log1p(2 * std::exp(-1.0))).epsilon(1e-12));
+}
+
+TEST_CASE("MoCo v3: the momentum network is an EMA of the online one, and the patch embedding can be frozen",
+          "[trainers][methods][mocov3]") {
+  torch::manual_seed(3);
+  auto encoder = ssl::make_encoder("vit-tiny", ssl::EncoderOptions(1).image_size(28).patch_size(7));
+  auto momentum_encoder = ssl::make_encoder("vit-tiny", ssl::EncoderOptions(1).image_size(28).patch_size(7));
+  T::MoCoV3 method(encoder, momentum_encoder, T::MoCoV3Options().freeze_patch_embed(true));
+  method.set_progress(0.5);
+  CHECK(method.momentum() == Approx(T::byol_momentum(0.99, 0.5)).epsilon(1e-15));
+  // Move the online encoder away from its copy, then one step updates the copy first.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : encoder->parameters()) p.add_(0.01);
+  }
+  // Copies: module_state's CPU tensors share the parameters' storage.
+  const auto snapshot = [](const torch::nn::Module& module) {
+    std::map<std::string, torch::Tensor> copy;
+    for (const auto& p : module.named_parameters()) copy[p.key()] = p.value().detach().clone();
+    return copy;
+  };
+  const auto before = snapshot(*momentum_encoder);
+  const auto online = snapshot(*encoder);
+  ssl::data::Batch batch;
+  batch.views = {torch::randn({8, 1, 28, 28}), torch::randn({8, 1, 28, 28})};
+  auto optimizer = T::make_optimizer(method.modules(), T::OptimizerOptions().name("sgd").lr(0.5));
+  const auto output = method.step(batch);
+  CHECK(output.metrics.at("ema_momentum") == Approx(T::byol_momentum(0.99, 0.5)).epsilon(1e-15));
+  const double m = method.momentum();
+  for (const auto& p : momentum_encoder->named_parameters()) {
+    INFO(p.key());
+    const auto expected = m * before.at(p.key()) + (1 - m) * online.at(p.key());
+    // float32 rounding of a two-term sum of values below 2 in magnitude: under 4 ulp(2) = 1e-6.
+    CHECK(torch::allclose(p.value(), expected, 0, 1e-6));
+    CHECK_FALSE(p.value().requires_grad());
+  }
+  optimizer->zero_grad();
+  output.loss.backward();
+  optimizer->step();
+  const auto& vit = dynamic_cast<ssl::VisionTransformerImpl&>(*encoder);
+  for (const auto& p : vit.named_parameters()) {
+    INFO(p.key());
+    const bool patch_embedding = p.key().rfind("patch_embed.", 0) == 0;
+    CHECK(torch::equal(p.value(), online.at(p.key())) == patch_embedding);
+  }
+  CHECK(error_message([] {
+          T::MoCoV3(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)),
+                    ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), T::MoCoV3Options().freeze_patch_embed(true));
+        }) == "mocov3: freezing the patch embedding needs a vit encoder");
+}
+
+TEST_CASE("MAE masking keeps the patches it names, from a seeded shuffle as the official random_masking",
+          "[trainers][methods][mae]") {
+  const auto tokens = torch::arange(2 * 16 * 3, torch::kFloat).reshape({2, 16, 3});
+  torch::manual_seed(7);
+  const auto noise = torch::rand({2, 16});
+  const auto expected_kept = noise.argsort(int64_t{1}, false).narrow(1, 0, 4);  // keep = floor(16 * 0.25) = 4
+  torch::manual_seed(7);
+  const auto masked = T::mae_random_masking(tokens, 0.75);
+  CHECK(torch::equal(masked.kept_indices, expected_kept));
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t i = 0; i < 4; ++i) {
+      const int64_t j = masked.kept_indices[b][i].item<int64_t>();
+      CHECK(torch::equal(masked.visible[b][i], tokens[b][j]));
+      CHECK(masked.mask[b][j].item<float>() == 0);
+      CHECK(masked.restore_indices[b][j].item<int64_t>() == i);  // kept token i goes back to position j
+    }
+    CHECK(masked.mask[b].sum().item<float>() == 12);
+    CHECK(torch::equal(masked.restore_indices[b].lt(4), masked.mask[b].eq(0)));
+  }
+  // Another seed, another mask.
+  torch::manual_seed(8);
+  CHECK_FALSE(torch::equal(T::mae_random_masking(tokens, 0.75).kept_indices, masked.kept_indices));
+}
+
+TEST_CASE("MAE targets: patches in the ViT's token order, and 2-D sine-cosine decoder positions",
+          "[trainers][methods][mae]") {
+  // 2 channels, 4x4, patches of 2: patch 1 is the top-right 2x2 block, pixels row-major with channels last.
+  const auto images = torch::arange(32, torch::kFloat).reshape({1, 2, 4, 4});
+  const auto patches = T::patchify(images, 2);
+  REQUIRE(patches.sizes() == torch::IntArrayRef{1, 4, 8});
+  const auto at = [&](int64_t c, int64_t y, int64_t x) { return images[0][c][y][x].item<float>(); };
+  const std::vector<float> top_right{at(0, 0, 2), at(1, 0, 2), at(0, 0, 3), at(1, 0, 3),
+                                     at(0, 1, 2), at(1, 1, 2), at(0, 1, 3), at(1, 1, 3)};
+  CHECK(torch::equal(patches[0][1], torch::tensor(top_right)));
+  // dim 4 on a 1x2 grid: the column part [sin(x), cos(x)] then the row part [sin(y), cos(y)] (omega = 1).
+  const auto positions = T::sincos_position_embedding(1, 2, 4);
+  CHECK(torch::allclose(positions[1], torch::tensor({std::sin(1.0f), std::cos(1.0f), 0.0f, 1.0f})));
+  CHECK(torch::allclose(positions[0], torch::tensor({0.0f, 1.0f, 0.0f, 1.0f})));
+  CHECK(error_message([] { T::MAE(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), T::MAEOptions()); }) ==
+        "mae needs a vision transformer encoder (vit-tiny or vit-small)");
+}
+
+TEST_CASE("MAE's reconstruction loss falls on a small subset with vit-tiny", "[trainers][methods][mae]") {
+  SingleThread single_thread;
+  TempDir dir;
+  auto options = short_run(dir.str(), "mae", 4).encoder("vit-tiny").patch_size(7);
+  const auto result = T::pretrain(options);
+  REQUIRE(result.steps == 16);
+  const auto losses = logged_values(dir.file("metrics.jsonl"));
+  REQUIRE(losses.size() == 4);
+  INFO("losses: first epoch " << losses.front() << ", last " << losses.back());
+  // Per-patch normalized pixels have variance ~1, so predicting 0 scores ~1. Measured (seed 5, one thread):
+  // 1.145 0.890 0.869 0.858.
+  CHECK(losses.back() < losses.front() - 0.1);
+  const auto checkpoint = ssl::load_checkpoint(result.checkpoint);
+  CHECK(checkpoint.metadata.patch_size == 7);
+  CHECK(checkpoint.modules.count("decoder") == 1);
+  CHECK(ssl::rebuild_encoder(checkpoint)->forward(torch::randn({2, 1, 28, 28})).sizes() == torch::IntArrayRef{2, 192});
+}
 
 TEST_CASE("SwAV: one step's loss is the swapped prediction of Sinkhorn codes, prototypes renormalized and frozen",
           "[trainers][methods][swav]") {
@@ -621,11 +759,11 @@ TEST_CASE("Resume: SwAV and DINO restore their queue, center, teacher and freeze
   }
 }
 
-TEST_CASE("Resume: MoCo and InstDisc restore their queue, key encoder and memory bank bitwise",
+TEST_CASE("Resume: MoCo, MoCo v3 and InstDisc restore their queue, key encoder and memory bank bitwise",
           "[trainers][methods][resume]") {
   SingleThread single_thread;
   TempDir dir;
-  for (const std::string method : {"moco", "instdisc"}) {
+  for (const std::string method : {"moco", "mocov3", "instdisc"}) {
     INFO(method);
     auto run = [&](const std::string& name) {
       auto options = tiny_run(dir.file(method + "-" + name)).method(method);

@@ -45,7 +45,8 @@ FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& 
     model.described = meta.method.empty() ? meta.encoder : meta.method + "/" + meta.encoder;
   } else if (kind == Features::RandomInit) {
     const std::string name = checkpoint ? checkpoint->metadata.encoder : encoder_name;
-    model.encoder = random_init_encoder(name, train.channels(), train.height(), seed);
+    auto options = checkpoint ? recorded_encoder_options(checkpoint->metadata) : EncoderOptions(train.channels());
+    model.encoder = random_init_encoder(name, options.in_channels(train.channels()).image_size(train.height()), seed);
     model.described = "random-init/" + name;
   }
   return model;

@@ -317,8 +317,12 @@ torch::Tensor class_balanced_subset(const torch::Tensor& labels, double fraction
 }
 
 Encoder random_init_encoder(const std::string& name, int64_t in_channels, int64_t image_size, uint64_t seed) {
+  return random_init_encoder(name, EncoderOptions(in_channels).image_size(image_size), seed);
+}
+
+Encoder random_init_encoder(const std::string& name, const EncoderOptions& options, uint64_t seed) {
   torch::manual_seed(seed);
-  return make_encoder(name, EncoderOptions(in_channels).image_size(image_size));
+  return make_encoder(name, options);
 }
 
 LinearProbeResult augmented_linear_probe(EncoderImpl& encoder, const data::ImageSet& train,

@@ -85,6 +85,8 @@ torch::Tensor class_balanced_subset(const torch::Tensor& labels, double fraction
 
 /// A freshly initialized encoder (the random-init baseline), its weights drawn after torch::manual_seed(seed).
 Encoder random_init_encoder(const std::string& name, int64_t in_channels, int64_t image_size, uint64_t seed);
+/// The same with every architecture choice of `options` (stem, patch size), as a checkpoint records them.
+Encoder random_init_encoder(const std::string& name, const EncoderOptions& options, uint64_t seed);
 
 /// The SimCLR paper's linear evaluation (Chen et al. 2020, appendix B.5): a linear layer behind a
 /// BatchNorm without affine parameters, trained with Nesterov SGD (cosine learning rate, no weight decay) on

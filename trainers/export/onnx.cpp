@@ -1,6 +1,7 @@
 #include "sslkit/trainers/export/onnx.h"
 
 #include "sslkit/ssl/files.h"
+#include "sslkit/ssl/resnet.h"
 #include "sslkit/trainers/export/detail/common.h"
 #include "sslkit/version.h"
 
@@ -10,6 +11,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
 
 #include <vector>
 
@@ -49,7 +51,10 @@ class GraphWriter {
     if (const auto* conv = dynamic_cast<const torch::nn::Conv2dImpl*>(&module)) return conv2d(*conv, nullptr, path, input);
     if (const auto* bn = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&module)) return batch_norm(*bn, path, input);
     if (dynamic_cast<const torch::nn::ReLUImpl*>(&module)) return node("Relu", path, {input});
-    if (dynamic_cast<const BasicBlockImpl*>(&module)) return basic_block(module, path, input);
+    if (const auto* pool = dynamic_cast<const torch::nn::MaxPool2dImpl*>(&module)) return max_pool(*pool, path, input);
+    if (dynamic_cast<const BasicBlockImpl*>(&module) || dynamic_cast<const BottleneckImpl*>(&module)) {
+      return residual_block(module, path, input);
+    }
     TORCH_CHECK(false, what_, ": cannot export encoder '", encoder_, "' to ONNX: its module ", path, " (",
                 module.name(), ") has no exporter");
   }
@@ -156,15 +161,27 @@ class GraphWriter {
                 {epsilon});
   }
 
-  // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), as BasicBlockImpl::forward, each BatchNorm folded.
-  std::string basic_block(const torch::nn::Module& block, const std::string& path, const std::string& input) {
+  std::string max_pool(const torch::nn::MaxPool2dImpl& pool, const std::string& path, const std::string& input) {
+    const auto& o = pool.options;
+    const auto kernel = *o.kernel_size(), stride = *o.stride(), pad = *o.padding(), dilation = *o.dilation();
+    TORCH_CHECK(!o.ceil_mode() && dilation[0] == 1 && dilation[1] == 1, what_, ": cannot export encoder '", encoder_,
+                "' to ONNX: max-pool ", path, " rounds up or is dilated");
+    return node("MaxPool", path,
+                {input}, {ints("kernel_shape", {kernel[0], kernel[1]}), ints("strides", {stride[0], stride[1]}),
+                          ints("pads", {pad[0], pad[1], pad[0], pad[1]})});
+  }
+
+  // relu(bnK(convK(... relu(bn1(conv1(x))) ...)) + shortcut(x)) over the block's conv1..convK, as
+  // BasicBlockImpl::forward (K = 2) and BottleneckImpl::forward (K = 3), each BatchNorm folded.
+  std::string residual_block(const torch::nn::Module& block, const std::string& path, const std::string& input) {
     const auto children = block.named_children();
-    auto conv = [&](const char* name) -> const torch::nn::Conv2dImpl& {
-      return dynamic_cast<const torch::nn::Conv2dImpl&>(*children[name]);
-    };
-    auto bn = [&](const char* name) { return dynamic_cast<const torch::nn::BatchNorm2dImpl*>(children[name].get()); };
-    auto out = node("Relu", path + ".bn1", {conv2d(conv("conv1"), bn("bn1"), path + ".conv1", input)});
-    out = conv2d(conv("conv2"), bn("bn2"), path + ".conv2", out);
+    std::string out = input;
+    for (int k = 1; children.contains("conv" + std::to_string(k)); ++k) {
+      const std::string n = std::to_string(k);
+      if (k > 1) out = node("Relu", path + ".bn" + std::to_string(k - 1), {out});
+      out = conv2d(dynamic_cast<const torch::nn::Conv2dImpl&>(*children["conv" + n]),
+                   dynamic_cast<const torch::nn::BatchNorm2dImpl*>(children["bn" + n].get()), path + ".conv" + n, out);
+    }
     const auto& shortcut = dynamic_cast<const torch::nn::SequentialImpl&>(*children["shortcut"]);
     const std::string identity = shortcut.is_empty() ? input : emit(shortcut, path + ".shortcut", input);
     return node("Relu", path, {node("Add", path, {out, identity})});

@@ -1,6 +1,7 @@
 #include "sslkit/trainers/export/torchscript.h"
 
 #include "sslkit/ssl/files.h"
+#include "sslkit/ssl/resnet.h"
 #include "sslkit/trainers/export/detail/common.h"
 #include "sslkit/version.h"
 
@@ -8,6 +9,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
 
 #include <cctype>
 #include <sstream>
@@ -38,7 +40,10 @@ class ScriptWriter {
     if (const auto* conv = dynamic_cast<const torch::nn::Conv2dImpl*>(&module)) return conv2d(*conv, path, input);
     if (const auto* bn = dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&module)) return batch_norm(*bn, path, input);
     if (dynamic_cast<const torch::nn::ReLUImpl*>(&module)) return assign("torch.relu(" + input + ")");
-    if (dynamic_cast<const BasicBlockImpl*>(&module)) return basic_block(module, path, input);
+    if (const auto* pool = dynamic_cast<const torch::nn::MaxPool2dImpl*>(&module)) return max_pool(*pool, input);
+    if (dynamic_cast<const BasicBlockImpl*>(&module) || dynamic_cast<const BottleneckImpl*>(&module)) {
+      return residual_block(module, path, input);
+    }
     TORCH_CHECK(false, what_, ": cannot export encoder '", encoder_, "' to TorchScript: its module ", path, " (",
                 module.name(), ") has no exporter");
   }
@@ -93,14 +98,24 @@ class ScriptWriter {
                   ", False, 0.0, " + eps.str() + ", False)");
   }
 
-  // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), as BasicBlockImpl::forward.
-  std::string basic_block(const torch::nn::Module& block, const std::string& path, const std::string& input) {
+  std::string max_pool(const torch::nn::MaxPool2dImpl& pool, const std::string& input) {
+    const auto& o = pool.options;
+    return assign("torch.max_pool2d(" + input + ", " + int_list(o.kernel_size()) + ", " + int_list(o.stride()) + ", " +
+                  int_list(o.padding()) + ", " + int_list(o.dilation()) + ", " + (o.ceil_mode() ? "True" : "False") +
+                  ")");
+  }
+
+  // relu(bnK(convK(... relu(bn1(conv1(x))) ...)) + shortcut(x)) over the block's conv1..convK, as
+  // BasicBlockImpl::forward (K = 2) and BottleneckImpl::forward (K = 3).
+  std::string residual_block(const torch::nn::Module& block, const std::string& path, const std::string& input) {
     const auto children = block.named_children();
-    auto child = [&](const char* name) -> const torch::nn::Module& { return *children[name]; };
-    auto out = emit(child("conv1"), path + ".conv1", input);
-    out = assign("torch.relu(" + emit(child("bn1"), path + ".bn1", out) + ")");
-    out = emit(child("bn2"), path + ".bn2", emit(child("conv2"), path + ".conv2", out));
-    const auto& shortcut = dynamic_cast<const torch::nn::SequentialImpl&>(child("shortcut"));
+    std::string out = input;
+    for (int k = 1; children.contains("conv" + std::to_string(k)); ++k) {
+      const std::string n = std::to_string(k);
+      if (k > 1) out = assign("torch.relu(" + out + ")");
+      out = emit(*children["bn" + n], path + ".bn" + n, emit(*children["conv" + n], path + ".conv" + n, out));
+    }
+    const auto& shortcut = dynamic_cast<const torch::nn::SequentialImpl&>(*children["shortcut"]);
     const std::string identity = shortcut.is_empty() ? input : emit(shortcut, path + ".shortcut", input);
     return assign("torch.relu(" + out + " + " + identity + ")");
   }

@@ -20,6 +20,11 @@ std::unique_ptr<Method> make_dino(const MethodContext& c) {
   return std::make_unique<DINOMethod>(c.encoder, c.another_encoder(), c.options.dino());
 }
 
+std::unique_ptr<Method> make_mocov3(const MethodContext& c) {
+  TORCH_CHECK(c.another_encoder, "mocov3 needs a way to build its momentum encoder");
+  return std::make_unique<MoCoV3>(c.encoder, c.another_encoder(), c.options.mocov3());
+}
+
 const Registry<MethodFactory>& registry() {
   static const Registry<MethodFactory> instance(
       "method",
@@ -67,7 +72,13 @@ const Registry<MethodFactory>& registry() {
           return std::make_unique<SwAV>(c.encoder, c.options.swav());
         }},
        {"dino", "multi-crop self-distillation from an EMA teacher with centering and sharpening (Caron et al. 2021)",
-        make_dino}});
+        make_dino},
+       {"mocov3", "MoCo v3: predictor against an EMA momentum encoder's keys of the other view, in-batch InfoNCE, no "
+                  "queue (Chen et al. 2021)",
+        make_mocov3},
+       {"mae", "masked autoencoder: a vit encodes the visible 25% of patches, a light decoder reconstructs the "
+               "hidden ones' pixels (He et al. 2022)",
+        [](const MethodContext& c) -> std::unique_ptr<Method> { return std::make_unique<MAE>(c.encoder, c.options.mae()); }}});
   return instance;
 }
 

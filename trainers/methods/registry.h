@@ -1,6 +1,8 @@
 #pragma once
 #include "sslkit/trainers/methods/barlow.h"
 #include "sslkit/trainers/methods/byol.h"
+#include "sslkit/trainers/methods/mae.h"
+#include "sslkit/trainers/methods/mocov3.h"
 #include "sslkit/trainers/methods/cpc.h"
 #include "sslkit/trainers/methods/dino.h"
 #include "sslkit/trainers/methods/instdisc.h"
@@ -50,6 +52,10 @@ struct MethodOptions {
   TORCH_ARG(SwAVOptions, swav) = {};
   /// DINO hyper-parameters.
   TORCH_ARG(DINOMethodOptions, dino) = {};
+  /// MoCo v3 hyper-parameters.
+  TORCH_ARG(MoCoV3Options, mocov3) = {};
+  /// MAE hyper-parameters.
+  TORCH_ARG(MAEOptions, mae) = {};
 };
 
 /// What a method's factory builds it from.
