@@ -51,7 +51,10 @@ TransformerBlockImpl::TransformerBlockImpl(int64_t dim, int64_t heads)
       fc2_(register_module("fc2", nn::Linear(4 * dim, dim))) {}
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& tokens) {
-  auto x = tokens + attention_->forward(norm1_->forward(tokens));
+  // The residual stream stays fp32 under autocast (LibTorch 1.13's CPU LayerNorm refuses bf16 inputs with fp32
+  // weights; autocast runs the linear layers in bf16 either way).
+  auto x = tokens.to(torch::kFloat);
+  x = x + attention_->forward(norm1_->forward(x));
   return x + fc2_->forward(F::gelu(fc1_->forward(norm2_->forward(x))));
 }
 

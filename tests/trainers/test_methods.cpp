@@ -16,6 +16,7 @@
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/methods/swav.h"
 #include "sslkit/trainers/optim.h"
+#include "sslkit/trainers/precision.h"
 #include "sslkit/trainers/pretrain.h"
 
 #include <catch2/catch.hpp>
@@ -341,6 +342,27 @@ TEST_CASE("MAE targets: patches in the ViT's token order, and 2-D sine-cosine de
   CHECK(torch::allclose(positions[0], torch::tensor({0.0f, 1.0f, 0.0f, 1.0f})));
   CHECK(error_message([] { T::MAE(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)), T::MAEOptions()); }) ==
         "mae needs a vision transformer encoder (vit-tiny or vit-small)");
+}
+
+TEST_CASE("MAE and MoCo v3 steps run under bf16 autocast with finite losses", "[trainers][methods][mae][mocov3]") {
+  torch::manual_seed(2);
+  const auto vit = [] { return ssl::make_encoder("vit-tiny", ssl::EncoderOptions(1).image_size(28).patch_size(7)); };
+  T::MAE mae(vit(), T::MAEOptions());
+  T::MoCoV3 mocov3(vit(), vit(), T::MoCoV3Options());
+  ssl::data::Batch one, two;
+  one.views = {torch::randn({4, 1, 28, 28})};
+  two.views = {torch::randn({4, 1, 28, 28}), torch::randn({4, 1, 28, 28})};
+  for (auto [method, batch] : {std::pair<T::Method*, ssl::data::Batch*>{&mae, &one}, {&mocov3, &two}}) {
+    INFO(method->name());
+    torch::Tensor loss;
+    {
+      T::AutocastGuard autocast(T::Precision::BF16, torch::kCPU);
+      loss = method->step(*batch).loss;
+    }
+    CHECK(loss.scalar_type() == torch::kFloat);
+    CHECK(std::isfinite(loss.item<double>()));
+    loss.backward();
+  }
 }
 
 TEST_CASE("MAE's reconstruction loss falls on a small subset with vit-tiny", "[trainers][methods][mae]") {

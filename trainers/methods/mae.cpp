@@ -67,13 +67,13 @@ MAEDecoderImpl::MAEDecoderImpl(int64_t encoder_dim, const MAEOptions& o, int64_t
 
 torch::Tensor MAEDecoderImpl::forward(const torch::Tensor& encoded, const MaskedPatches& masked, int64_t grid_h,
                                       int64_t grid_w) {
-  auto x = embed_->forward(encoded);  // [B, 1 + keep, Dd]
+  auto x = embed_->forward(encoded).to(torch::kFloat);  // [B, 1 + keep, Dd]; fp32 residual stream under autocast
   const int64_t b = x.size(0), n = masked.mask.size(1), dim = x.size(2);
-  const auto hidden = mask_token_.to(x.scalar_type()).expand({b, n - (x.size(1) - 1), dim});
+  const auto hidden = mask_token_.expand({b, n - (x.size(1) - 1), dim});
   auto patches = torch::cat({x.narrow(1, 1, x.size(1) - 1), hidden}, 1);
   patches = patches.gather(1, masked.restore_indices.unsqueeze(-1).expand({b, n, dim}));
   const auto positions = sincos_position_embedding(grid_h, grid_w, dim).to(x.device()).unsqueeze(0);
-  x = torch::cat({x.narrow(1, 0, 1), patches + positions.to(patches.scalar_type())}, 1);
+  x = torch::cat({x.narrow(1, 0, 1), patches + positions}, 1);
   for (const auto& block : *blocks_) x = block->as<TransformerBlock>()->forward(x);
   return predict_->forward(norm_->forward(x)).narrow(1, 1, n);
 }
