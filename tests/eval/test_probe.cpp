@@ -20,6 +20,23 @@ TEST_CASE("Linear probe separates linearly separable classes", "[eval][probe]") 
   CHECK(result.feature_dim == 16);
 }
 
+TEST_CASE("Linear probe is scale-free: features 1e-13 times smaller classify alike", "[eval][probe]") {
+  // A random-init efficientnet-b0 in eval mode gives features of order 1e-13 (measured); an absolute epsilon in the
+  // standardization left its probe at chance (10%) while kNN, scale-free, reached 77%.
+  torch::manual_seed(14);
+  auto centres = torch::randn({3, 8}) * 3;
+  auto labels = torch::randint(0, 3, {1500}, torch::kInt64);
+  auto x = centres.index_select(0, labels) + torch::randn({1500, 8});
+  const auto options = E::LinearProbeOptions().validation_size(300).max_iterations(100);
+  const auto train_x = x.narrow(0, 0, 1000), test_x = x.narrow(0, 1000, 500);
+  const auto train_y = labels.narrow(0, 0, 1000), test_y = labels.narrow(0, 1000, 500);
+  const auto plain = E::linear_probe(train_x, train_y, test_x, test_y, options);
+  const auto tiny = E::linear_probe(train_x * 1e-13, train_y, test_x * 1e-13, test_y, options);
+  CHECK(plain.test_accuracy > 0.8);
+  // Standardized features differ by float rounding only; L-BFGS may end a hair apart: at most 2 of 500 test points.
+  CHECK(tiny.test_accuracy == Approx(plain.test_accuracy).margin(0.004));
+}
+
 TEST_CASE("Linear probe is at chance on labels independent of the features", "[eval][probe]") {
   torch::manual_seed(12);
   auto train_x = torch::randn({3000, 8}), test_x = torch::randn({2000, 8});

@@ -10,6 +10,7 @@
 #include <torch/optim/lbfgs.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -242,7 +243,11 @@ LinearClassifier fit_linear_classifier(const torch::Tensor& train_features, cons
   auto train_x = train_features.to(torch::kFloat);
   LinearClassifier model;
   model.mean = train_x.mean(0);
-  model.stddev = train_x.std(0).add_(1e-6);
+  // The floor that keeps constant features finite is relative to the features' own scale: an absolute 1e-6
+  // swamped the 1e-14-scale features of a random-init efficientnet-b0 and left the probe at chance.
+  const auto stddev = train_x.std(0);
+  const double floor = std::max(1e-6 * stddev.max().item<double>(), static_cast<double>(FLT_MIN));
+  model.stddev = stddev.add_(floor);
   train_x = (train_x - model.mean) / model.stddev;
   auto train_y = train_labels.to(torch::kInt64);
   if (classes <= 0) classes = train_y.max().item<int64_t>() + 1;

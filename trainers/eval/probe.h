@@ -29,7 +29,8 @@ struct LinearProbeOptions {
 struct LinearClassifier {
   /// Per-feature mean [D] of the training split.
   torch::Tensor mean;
-  /// Per-feature standard deviation [D] of the training split (+ 1e-6).
+  /// Per-feature standard deviation [D] of the training split, plus 1e-6 of the largest one (a floor for constant
+  /// features that keeps the probe scale-free).
   torch::Tensor stddev;
   /// Weights [D, K].
   torch::Tensor weight;
