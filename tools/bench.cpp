@@ -232,7 +232,8 @@ int bench_encoders(int argc, char** argv) {
       ("stem", po::value<std::string>()->default_value(d.stem()), "resnets: auto | cifar | imagenet")
       ("batch-size", po::value<int64_t>()->default_value(d.batch_size()), "images per timed pass")
       ("steps", po::value<int64_t>()->default_value(d.steps()), "timed passes per precision")
-      ("precisions", po::value<std::string>()->default_value("fp32,bf16"), "comma-separated precisions timed");
+      ("precisions", po::value<std::string>()->default_value("fp32,bf16"), "comma-separated precisions timed")
+      ("matmul-size", po::value<int64_t>()->default_value(d.matmul_size()), "side of the matmul peak's matrices");
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit bench encoders [options]\n"
@@ -255,7 +256,8 @@ int bench_encoders(int argc, char** argv) {
       .steps(v["steps"].as<int64_t>())
       .precisions(precisions)
       .device(v["device"].as<std::string>())
-      .seed(v["seed"].as<uint64_t>());
+      .seed(v["seed"].as<uint64_t>())
+      .matmul_size(v["matmul-size"].as<int64_t>());
   double peak = 0;
   const auto rows = trainers::run_encoder_benchmark(options, &peak);
   std::cout << trainers::format_encoder_table(options, rows, peak);

@@ -203,10 +203,30 @@ std::string format_train_table(const TrainBenchmarkOptions& options, const Train
   return out.str();
 }
 
+namespace {
+
+// Encoder `name` on the benchmark's input shape. The stem applies to the encoders that have one (the resnets), which
+// the others show by refusing any stem but "auto"; an unknown stem is refused for all of them before.
+Encoder make_benchmark_encoder(const std::string& name, const EncoderBenchmarkOptions& options) {
+  const auto plain = EncoderOptions(options.channels()).image_size(options.image_size());
+  if (options.stem() == "auto") return make_encoder(name, plain);
+  try {
+    return make_encoder(name, EncoderOptions(plain).stem(options.stem()));
+  } catch (const c10::ValueError&) {
+    return make_encoder(name, plain);
+  }
+}
+
+}  // namespace
+
 std::vector<EncoderBenchmarkRow> run_encoder_benchmark(const EncoderBenchmarkOptions& options,
                                                        double* matmul_peak_gflops) {
   TORCH_CHECK_VALUE(options.batch_size() > 1 && options.steps() > 0, "bench encoders: batch size must be > 1 and ",
                     "steps > 0, got ", options.batch_size(), " and ", options.steps());
+  TORCH_CHECK_VALUE(options.matmul_size() > 0, "bench encoders: matmul size must be > 0, got ", options.matmul_size());
+  const auto& stem = options.stem();
+  TORCH_CHECK_VALUE(stem == "auto" || stem == "cifar" || stem == "imagenet", "bench encoders: unknown stem '", stem,
+                    "': expected auto, cifar or imagenet");
   const torch::Device device = resolve_device(options.device());
   std::vector<Precision> precisions;
   for (const Precision p : options.precisions()) precisions.push_back(check_precision(p, device));
@@ -214,12 +234,7 @@ std::vector<EncoderBenchmarkRow> run_encoder_benchmark(const EncoderBenchmarkOpt
   std::vector<EncoderBenchmarkRow> rows;
   for (const auto& name : names) {
     torch::manual_seed(static_cast<int64_t>(options.seed()));
-    EncoderOptions encoder_options(options.channels());
-    encoder_options.image_size(options.image_size());
-    if (options.stem() != "auto" && !make_encoder(name, encoder_options).get()->stem().empty()) {
-      encoder_options.stem(options.stem());
-    }
-    Encoder encoder = make_encoder(name, encoder_options);
+    Encoder encoder = make_benchmark_encoder(name, options);
     EncoderBenchmarkRow row;
     row.encoder = name;
     row.feature_dim = encoder->feature_dim();
@@ -243,7 +258,7 @@ std::vector<EncoderBenchmarkRow> run_encoder_benchmark(const EncoderBenchmarkOpt
     }
     rows.push_back(std::move(row));
   }
-  if (matmul_peak_gflops) *matmul_peak_gflops = matmul_gflops(device, 2048);
+  if (matmul_peak_gflops) *matmul_peak_gflops = matmul_gflops(device, options.matmul_size());
   return rows;
 }
 

@@ -74,6 +74,8 @@ struct EncoderBenchmarkOptions {
   TORCH_ARG(std::string, device) = "auto";
   /// Seed of the weights and images.
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Side of the square fp32 matrices whose product measures the matmul peak.
+  TORCH_ARG(int64_t, matmul_size) = 2048;
 };
 
 /// One encoder's row of `run_encoder_benchmark`.

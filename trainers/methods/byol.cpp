@@ -9,16 +9,10 @@
 
 namespace ssl::trainers {
 
-double byol_momentum(double base, double progress) {
-  const double k = std::clamp(progress, 0.0, 1.0);
-  return 1.0 - (1.0 - base) * (std::cos(M_PI * k) + 1.0) / 2.0;
-}
-
 BYOL::BYOL(Encoder encoder, Encoder target_encoder, BYOLOptions options)
-    : encoder_(std::move(encoder)), target_encoder_(std::move(target_encoder)), options_(std::move(options)) {
+    : encoder_(std::move(encoder)), target_encoder_(std::move(target_encoder)), options_(std::move(options)),
+      ema_(options_.ema_momentum(), "byol") {
   TORCH_CHECK(encoder_ && target_encoder_, "BYOL needs an encoder and a target encoder");
-  TORCH_CHECK_VALUE(options_.ema_momentum() >= 0 && options_.ema_momentum() <= 1,
-                    "byol ema momentum must be in [0, 1], got ", options_.ema_momentum());
   const auto mlp = ProjectionHeadOptions(encoder_->feature_dim())
                        .hidden_dim(options_.hidden_dim())
                        .out_dim(options_.projection_dim())
@@ -42,8 +36,6 @@ std::shared_ptr<const data::ViewMaker> BYOL::view_maker(const data::Normalizatio
                          .local_crop_size(options_.local_crop_size());
   return std::make_shared<data::MultiCrop>(crops, norm);
 }
-
-double BYOL::momentum() const { return byol_momentum(options_.ema_momentum(), progress_); }
 
 void BYOL::update_target() {
   const double tau = momentum();

@@ -3,6 +3,7 @@
 #include "sslkit/data/views/two_views.h"
 #include "sslkit/ssl/heads.h"
 #include "sslkit/trainers/method.h"
+#include "sslkit/trainers/methods/pretext.h"
 
 namespace ssl::trainers {
 
@@ -21,10 +22,6 @@ struct BYOLOptions {
   /// Side of the local crops in pixels, and their area range (multi-crop's defaults).
   TORCH_ARG(int64_t, local_crop_size) = data::MultiCropOptions().local_crop_size();
 };
-
-/// The EMA momentum of BYOL's cosine schedule at `progress` = k / K of the run:
-/// tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2, so tau_base at the start and 1 at the end.
-double byol_momentum(double base, double progress);
 
 /// BYOL: an online network (encoder, projector, predictor; each MLP Linear-BN-ReLU-Linear) predicts the
 /// projection of the other view by a target network (encoder, projector) that is an EMA of the online one.
@@ -45,10 +42,10 @@ class BYOL : public Method {
   std::map<std::string, TensorDict> extra_state() const override;
   void load_extra_state(const std::map<std::string, TensorDict>& state) override;
   /// Sets the progress k / K the next target update's momentum follows.
-  void set_progress(double fraction) override { progress_ = fraction; }
+  void set_progress(double fraction) override { ema_.set_progress(fraction); }
 
   /// The momentum of the next target update: `byol_momentum(ema_momentum, progress)`.
-  double momentum() const;
+  double momentum() const { return ema_.momentum(); }
   /// target <- tau target + (1 - tau) online for every parameter of the target encoder and projector.
   void update_target();
   /// The target encoder (EMA copy of the encoder).
@@ -62,7 +59,7 @@ class BYOL : public Method {
   Encoder encoder_, target_encoder_;
   ProjectionHead projector_{nullptr}, predictor_{nullptr}, target_projector_{nullptr};
   BYOLOptions options_;
-  double progress_ = 0;
+  EmaSchedule ema_;
 };
 
 }  // namespace ssl::trainers

@@ -1,6 +1,5 @@
 #include "sslkit/trainers/methods/dino.h"
 
-#include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/precision.h"
 
@@ -67,8 +66,6 @@ double dino_teacher_temperature(const DINOMethodOptions& options, double progres
 namespace {
 
 const DINOMethodOptions& checked(const DINOMethodOptions& o) {
-  TORCH_CHECK_VALUE(o.ema_momentum() >= 0 && o.ema_momentum() <= 1, "dino ema momentum must be in [0, 1], got ",
-                    o.ema_momentum());
   TORCH_CHECK_VALUE(o.teacher_temperature() > 0 && o.warmup_teacher_temperature() > 0,
                     "dino teacher temperatures must be > 0, got ", o.warmup_teacher_temperature(), " and ",
                     o.teacher_temperature());
@@ -85,7 +82,8 @@ const DINOMethodOptions& checked(const DINOMethodOptions& o) {
 }  // namespace
 
 DINOMethod::DINOMethod(Encoder encoder, Encoder teacher_encoder, DINOMethodOptions options)
-    : encoder_(std::move(encoder)), teacher_encoder_(std::move(teacher_encoder)), options_(checked(options)) {
+    : encoder_(std::move(encoder)), teacher_encoder_(std::move(teacher_encoder)), options_(checked(options)),
+      ema_(options_.ema_momentum(), "dino") {
   TORCH_CHECK(encoder_ && teacher_encoder_, "DINO needs an encoder and a teacher encoder");
   const auto head = DINOHeadOptions(options_.head()).in_dim(encoder_->feature_dim());
   head_ = DINOHead(head);
@@ -104,8 +102,6 @@ std::vector<std::shared_ptr<torch::nn::Module>> DINOMethod::modules() const {
 std::shared_ptr<const data::ViewMaker> DINOMethod::view_maker(const data::Normalization& norm) const {
   return std::make_shared<data::MultiCrop>(options_.crops(), norm);
 }
-
-double DINOMethod::momentum() const { return byol_momentum(options_.ema_momentum(), progress_); }
 
 torch::Tensor DINOMethod::center() const { return state_->named_buffers()["center"]; }
 
@@ -134,7 +130,7 @@ StepOutput DINOMethod::step(const data::Batch& batch) {
   Fp32Scope fp32;
   for (auto& s : student) s = s.to(torch::kFloat);
   for (auto& t : teacher) t = t.to(torch::kFloat);
-  const double tau_t = dino_teacher_temperature(options_, progress_);
+  const double tau_t = dino_teacher_temperature(options_, ema_.progress());
   const auto loss = losses::dino(student, teacher, center(),
                                  losses::DINOOptions()
                                      .student_temperature(options_.student_temperature())

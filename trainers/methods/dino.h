@@ -2,6 +2,7 @@
 #include "sslkit/data/views/multi_crop.h"
 #include "sslkit/losses/dino.h"
 #include "sslkit/trainers/method.h"
+#include "sslkit/trainers/methods/pretext.h"
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -96,12 +97,12 @@ class DINOMethod : public Method {
   std::map<std::string, TensorDict> extra_state() const override;
   void load_extra_state(const std::map<std::string, TensorDict>& state) override;
   /// Sets the progress the teacher momentum and temperature follow.
-  void set_progress(double fraction) override { progress_ = fraction; }
+  void set_progress(double fraction) override { ema_.set_progress(fraction); }
 
   /// teacher <- m teacher + (1 - m) student for the encoder's and the head's parameters, m at the current progress.
   void update_teacher();
   /// The teacher momentum at the current progress.
-  double momentum() const;
+  double momentum() const { return ema_.momentum(); }
   /// The center [K] the teacher logits are shifted by.
   torch::Tensor center() const;
   /// Steps taken (the last-layer freeze counts them).
@@ -118,7 +119,7 @@ class DINOMethod : public Method {
   DINOHead head_{nullptr}, teacher_head_{nullptr};
   std::shared_ptr<torch::nn::Module> state_;  // buffers "center" [K] and "steps" [1]
   DINOMethodOptions options_;
-  double progress_ = 0;
+  EmaSchedule ema_;
 };
 
 }  // namespace ssl::trainers

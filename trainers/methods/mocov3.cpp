@@ -2,7 +2,6 @@
 
 #include "sslkit/losses/info_nce.h"
 #include "sslkit/ssl/vit.h"
-#include "sslkit/trainers/methods/byol.h"
 #include "sslkit/trainers/methods/pretext.h"
 #include "sslkit/trainers/precision.h"
 
@@ -13,10 +12,9 @@ torch::Tensor mocov3_contrastive_loss(const torch::Tensor& q, const torch::Tenso
 }
 
 MoCoV3::MoCoV3(Encoder encoder, Encoder momentum_encoder, MoCoV3Options options)
-    : encoder_(std::move(encoder)), momentum_encoder_(std::move(momentum_encoder)), options_(std::move(options)) {
+    : encoder_(std::move(encoder)), momentum_encoder_(std::move(momentum_encoder)), options_(std::move(options)),
+      ema_(options_.ema_momentum(), "mocov3") {
   TORCH_CHECK(encoder_ && momentum_encoder_, "MoCo v3 needs an encoder and a momentum encoder");
-  TORCH_CHECK_VALUE(options_.ema_momentum() >= 0 && options_.ema_momentum() <= 1,
-                    "mocov3 ema momentum must be in [0, 1], got ", options_.ema_momentum());
   losses::InfoNCELossImpl(losses::InfoNCEOptions().temperature(options_.temperature()));  // validates
   const auto mlp = ProjectionHeadOptions(encoder_->feature_dim())
                        .hidden_dim(options_.hidden_dim())
@@ -41,8 +39,6 @@ std::vector<std::shared_ptr<torch::nn::Module>> MoCoV3::modules() const {
 std::shared_ptr<const data::ViewMaker> MoCoV3::view_maker(const data::Normalization& norm) const {
   return std::make_shared<data::TwoViews>(options_.augment(), norm);
 }
-
-double MoCoV3::momentum() const { return byol_momentum(options_.ema_momentum(), progress_); }
 
 StepOutput MoCoV3::step(const data::Batch& batch) {
   TORCH_CHECK(batch.views.size() == 2, "MoCo v3 needs two views per image, got ", batch.views.size());

@@ -2,6 +2,7 @@
 #include "sslkit/data/views/two_views.h"
 #include "sslkit/ssl/heads.h"
 #include "sslkit/trainers/method.h"
+#include "sslkit/trainers/methods/pretext.h"
 
 namespace ssl::trainers {
 
@@ -41,9 +42,9 @@ class MoCoV3 : public Method {
   std::map<std::string, TensorDict> extra_state() const override;
   void load_extra_state(const std::map<std::string, TensorDict>& state) override;
   /// Sets the progress k / K the next momentum update follows.
-  void set_progress(double fraction) override { progress_ = fraction; }
+  void set_progress(double fraction) override { ema_.set_progress(fraction); }
   /// The momentum of the next update: `byol_momentum(ema_momentum, progress)`.
-  double momentum() const;
+  double momentum() const { return ema_.momentum(); }
   /// The momentum encoder (EMA copy of the encoder).
   Encoder momentum_encoder() const { return momentum_encoder_; }
 
@@ -51,7 +52,7 @@ class MoCoV3 : public Method {
   Encoder encoder_, momentum_encoder_;
   ProjectionHead projector_{nullptr}, predictor_{nullptr}, momentum_projector_{nullptr};
   MoCoV3Options options_;
-  double progress_ = 0;
+  EmaSchedule ema_;
 };
 
 /// MoCo v3's contrastive loss of queries `q` against keys `k` [N, D]: 2 tau * InfoNCE with in-batch negatives,

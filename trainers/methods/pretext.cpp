@@ -7,6 +7,9 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace ssl::trainers {
 
 torch::Tensor unit_rows(const torch::Tensor& x) {
@@ -46,6 +49,15 @@ torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_
   if (hidden_dim == 0) return torch::nn::Sequential(torch::nn::Linear(in_dim, classes));
   return torch::nn::Sequential(torch::nn::Linear(in_dim, hidden_dim), torch::nn::ReLU(),
                                torch::nn::Linear(hidden_dim, classes));
+}
+
+double byol_momentum(double base, double progress) {
+  const double k = std::clamp(progress, 0.0, 1.0);
+  return 1.0 - (1.0 - base) * (std::cos(M_PI * k) + 1.0) / 2.0;
+}
+
+EmaSchedule::EmaSchedule(double base, const std::string& method) : base_(base) {
+  TORCH_CHECK_VALUE(base >= 0 && base <= 1, method, " ema momentum must be in [0, 1], got ", base);
 }
 
 void copy_and_freeze(const torch::nn::Module& from, torch::nn::Module& to, const std::string& what) {

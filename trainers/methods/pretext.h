@@ -38,6 +38,28 @@ void copy_and_freeze(const torch::nn::Module& from, torch::nn::Module& to, const
 /// the buffers (BatchNorm running statistics) are left to the target's own forward passes.
 void ema_update(const torch::nn::Module& online, torch::nn::Module& target, double momentum);
 
+/// The EMA momentum of BYOL's cosine schedule at `progress` = k / K of the run:
+/// tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2, so tau_base at the start and 1 at the end.
+double byol_momentum(double base, double progress);
+
+/// The momentum of an EMA target network (byol's target, mocov3's momentum encoder, dino's teacher) along the run:
+/// `byol_momentum` from a base momentum at the progress the loop last set.
+class EmaSchedule {
+ public:
+  /// Refuses a `base` outside [0, 1], naming `method` ("byol ema momentum must be in [0, 1], got 1.5").
+  EmaSchedule(double base, const std::string& method);
+  /// Sets the progress k / K of the run.
+  void set_progress(double fraction) { progress_ = fraction; }
+  /// The progress last set (0 before any).
+  double progress() const { return progress_; }
+  /// The momentum at the current progress.
+  double momentum() const { return byol_momentum(base_, progress_); }
+
+ private:
+  double base_;
+  double progress_ = 0;
+};
+
 /// Base of the methods that classify a pretext label (rotnet, jigsaw, relpos): the encoder, a classifier on
 /// what `classifier_inputs` makes of a batch, cross-entropy (in fp32) against its targets, and the pretext
 /// accuracy as the metric "accuracy". The classifier is saved as the extra state "classifier".
