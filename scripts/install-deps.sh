@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian bookworm packages sslkit needs, when they are missing.
-# As root it runs apt-get; otherwise it prints the exact apt-get line to run and fails.
+# Installs the Debian bookworm packages sslkit needs, when they are missing; with --tests also those that only
+# the test suite uses. As root it runs apt-get; otherwise it prints the exact apt-get line to run and fails.
 set -euo pipefail
 
 packages=(
@@ -15,8 +15,13 @@ packages=(
   libboost-program-options-dev
   catch2                     # v2, tests
   dataset-fashion-mnist      # /usr/share/datasets/fashion-mnist
-  python3-torch python3-h5py # the test of docs/python.md (cli.python_docs; skipped without them)
 )
+if [ "${1:-}" = --tests ]; then
+  packages+=(
+    python3-torch python3-h5py # the test of docs/python.md (cli.python_docs; skipped without them)
+    chromium                   # renders the HTML report (cli.report_html_browser; skipped without it)
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -17,21 +17,6 @@
 namespace ssl::cli {
 namespace {
 
-template <typename T>
-std::vector<T> parse_list(const std::string& text, const char* option) {
-  std::vector<T> values;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::istringstream field(item);
-    T value{};
-    if (!(field >> value) || !field.eof()) throw po::error(std::string("invalid ") + option + " '" + text + "'");
-    values.push_back(value);
-  }
-  if (values.empty()) throw po::error(std::string(option) + " must list at least one value");
-  return values;
-}
-
 std::string join(const std::vector<double>& values) {
   std::ostringstream out;
   for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];

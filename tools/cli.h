@@ -9,7 +9,9 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace ssl::cli {
 
@@ -39,6 +41,23 @@ void add_source_options(po::options_description& description);
 
 /// The image-folder decoding options given (validated).
 data::SourceOptions source_options(const po::variables_map& vm);
+
+/// The comma-separated values of `option`'s `text`; throws a usage error naming the option when one does not parse
+/// as a T or there are none.
+template <typename T>
+std::vector<T> parse_list(const std::string& text, const char* option) {
+  std::vector<T> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::istringstream field(item);
+    T value{};
+    if (!(field >> value) || !field.eof()) throw po::error(std::string("invalid ") + option + " '" + text + "'");
+    values.push_back(value);
+  }
+  if (values.empty()) throw po::error(std::string(option) + " must list at least one value");
+  return values;
+}
 
 /// The value among `choices` that the string option `flag` spells (as `to_string` of the value spells it); any
 /// other spelling throws po::error "invalid --FLAG 'VALUE': expected A, B or C".

@@ -49,7 +49,9 @@ po::options_description probe_description() {
       ("encoder", po::value<std::string>()->default_value(ssl::kDefaultEncoder),
        "architecture of --features random-init when no checkpoint is given")
       ("task", po::value<std::string>()->default_value("classification"),
-       "classification | segmentation (per-pixel foreground/background probe on the upsampled feature map)")
+       "classification | segmentation (per-pixel foreground/background probe on the upsampled feature map) | "
+       "retrieval (each test image ranks the training images by cosine similarity: mAP@R, mAP, precision@k) | map "
+       "(PCA of the test images' features and t-SNE of a subset, as JSON and scatter PNGs)")
       ("protocol", po::value<std::string>()->default_value("lbfgs"),
        "lbfgs (logistic regression on fixed features) | sgd-augment (SimCLR paper: Nesterov SGD on cropped and "
        "flipped views through the frozen encoder) | finetune (the same, training the encoder too at a smaller "
@@ -83,7 +85,10 @@ po::options_description probe_description() {
        "segmentation: training images whose pixels fit the probe")
       ("seg-pixels-per-image", po::value<int64_t>()->default_value(defaults.seg_pixels_per_image()),
        "segmentation: pixels drawn per training image")
-      ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png (created if needed)")
+      ("precision-at", po::value<std::string>()->default_value("1,10,100"), "retrieval: the precision@k cut-offs")
+      ("tsne-points", po::value<int64_t>()->default_value(eval::EmbeddingMapOptions().tsne_points()),
+       "map: test images in the t-SNE map, drawn by --seed (0: PCA only; time grows as its square)")
+      ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png, or a map's PNGs (created if needed)")
       ("json", po::bool_switch(), "print the result as one JSON object");
   add_source_options(description);
   add_common_options(description);
@@ -100,9 +105,9 @@ void check_stored_flags(const po::variables_map& v) {
       throw po::error(std::string("--") + other + " does not apply to stored features (--train-features)");
     }
   }
-  if (!v["features"].defaulted() || !v["task"].defaulted() || !v["protocol"].defaulted()) {
-    throw po::error("stored features (--train-features) take --task classification and --protocol lbfgs only, "
-                    "and no --features");
+  if (!v["features"].defaulted() || v["task"].as<std::string>() == "segmentation" || !v["protocol"].defaulted()) {
+    throw po::error("stored features (--train-features) take --task classification, retrieval or map and "
+                    "--protocol lbfgs only, and no --features");
   }
 }
 
@@ -112,16 +117,18 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
   const bool stored = v.count("train-features") || v.count("test-features");
   if (stored) check_stored_flags(v);
   const auto features = parse_choice(v, "features", {Features::Encoder, Features::Raw, Features::RandomInit});
-  const auto task = parse_choice(v, "task", {Task::Classification, Task::Segmentation});
+  const auto task = parse_choice(v, "task", {Task::Classification, Task::Segmentation, Task::Retrieval, Task::Map});
   const auto protocol = parse_choice(v, "protocol", {Protocol::Lbfgs, Protocol::SgdAugment, Protocol::FineTune});
-  if (protocol != Protocol::Lbfgs && (features == Features::Raw || task == Task::Segmentation)) {
+  if (protocol != Protocol::Lbfgs && (features == Features::Raw || task != Task::Classification)) {
     throw po::error("--protocol " + eval::to_string(protocol) +
                     " needs an encoder (--features encoder or random-init) and --task classification");
   }
   const auto fractions = parse_fractions(v["label-fraction"].as<std::string>());
-  if (task == Task::Segmentation && (fractions.size() != 1 || fractions[0] != 1.0)) {
+  if (task != Task::Classification && (fractions.size() != 1 || fractions[0] != 1.0)) {
     throw po::error("--label-fraction applies to --task classification only");
   }
+  const int64_t tsne_points = v["tsne-points"].as<int64_t>();
+  if (tsne_points < 0) throw po::error("--tsne-points must be >= 0 (0: no t-SNE), got " + std::to_string(tsne_points));
   const int64_t threshold = v["mask-threshold"].as<int64_t>();
   if (threshold < 0 || threshold > 255) throw po::error("--mask-threshold must be in 0..255, got " + std::to_string(threshold));
   auto options = eval::EvalOptions()
@@ -142,6 +149,9 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
                      .seg_train_images(v["seg-train-images"].as<int64_t>())
                      .seg_pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
+                     .retrieval(eval::RetrievalOptions().precision_at(
+                         parse_list<int64_t>(v["precision-at"].as<std::string>(), "--precision-at")))
+                     .map(eval::EmbeddingMapOptions().tsne_points(tsne_points).seed(v["seed"].as<uint64_t>()))
                      .out_dir(v.count("out") ? v["out"].as<std::string>() : "")
                      .seed(v["seed"].as<uint64_t>());
   if (stored) {
@@ -169,7 +179,8 @@ int probe_main(int argc, char** argv) {
                   "       sslkit probe --train-features TRAIN.h5 --test-features TEST.h5 [options]\n"
                   "Linear probe: logistic regression on frozen, standardized features; reports test top-1, top-5,\n"
                   "balanced accuracy and kNN; --label-fraction for low-label regimes; --protocol finetune trains the\n"
-                  "encoder too; --task segmentation for the dense probe (PA, MPA, mIoU).");
+                  "encoder too; --task segmentation for the dense probe (PA, MPA, mIoU); --task retrieval for mAP;\n"
+                  "--task map for a 2-D map of the embedding (PCA and t-SNE).");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto result = eval::evaluate(probe_options(*vm));

@@ -1,7 +1,9 @@
 #include "sslkit/trainers/pretrain.h"
 
 #include "sslkit/ssl/device.h"
+#include "sslkit/data/view_grid.h"
 #include "sslkit/ssl/files.h"
+#include "sslkit/ssl/png.h"
 #include "sslkit/trainers/eval/knn.h"
 #include "sslkit/trainers/eval/probe.h"
 #include "sslkit/trainers/sync_batch_norm.h"
@@ -92,8 +94,10 @@ void remove_run_files(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
+    const auto extension = entry.path().extension();
     const bool run_file = name == "checkpoint.pt" || name == "options.ini" || name.rfind("metrics.", 0) == 0 ||
-                          (name.rfind("probe", 0) == 0 && entry.path().extension() == ".json");
+                          name == "views.png" || (name.rfind("probe", 0) == 0 && extension == ".json") ||
+                          (name.rfind("map-", 0) == 0 && extension == ".png");
     if (run_file) std::filesystem::remove(entry.path(), ec);
   }
 }
@@ -163,6 +167,18 @@ void write_options_ini(const PretrainOptions& options) {
                     "another like it\n";
   for (const auto& [key, value] : options.recorded_options()) ini += key + " = " + value + "\n";
   write_file_atomic((std::filesystem::path(options.loop().out_dir()) / "options.ini").string(), ini);
+}
+
+// views.png: the first images of the run and what its method's views make of them at epoch 0 (`sslkit report` shows
+// it).
+void write_views_png(const PretrainOptions& options, const Method& method,
+                     const std::shared_ptr<const data::Source>& train_set, const data::Normalization& norm) {
+  const auto shown = std::make_shared<data::MemorySource>(data::materialize(*data::head(train_set, 8)));
+  data::Loader loader(shown, method.view_maker(norm),
+                      data::LoaderOptions(shown->size()).workers(0).shuffle(false).drop_last(false).seed(options.seed()));
+  const auto canvas = data::render_view_grid(shown->set().images, loader.make_batch(0, 0), norm, data::ViewGridOptions());
+  write_png((std::filesystem::path(options.loop().out_dir()) / "views.png").string(), canvas.data_ptr<uint8_t>(),
+            canvas.size(0), canvas.size(1), 3);
 }
 
 // What every checkpoint of the run records about its encoder, data and options.
@@ -243,6 +259,7 @@ PretrainResult pretrain(const PretrainOptions& options) {
   }
 
   if (writer && !options.recorded_options().empty() && !options.resume()) write_options_ini(options);
+  if (writer && !options.resume()) write_views_png(options, *method, train_set, norm);
   const auto metadata = run_metadata(options, *method->encoder(), *train_set, norm);
   if (options.loop().progress() && writer) announce_data(options, *method, *train_set);
   const auto result =

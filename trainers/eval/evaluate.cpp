@@ -71,9 +71,9 @@ void check_options(const EvalOptions& o) {
   TORCH_CHECK(!stored || (!o.train_features().empty() && !o.test_features().empty()),
               "stored features need a train and a test feature file, got '", o.train_features(), "' and '",
               o.test_features(), "'");
-  TORCH_CHECK(!stored || (o.task() == Task::Classification && o.protocol() == Protocol::Lbfgs),
-              "stored features take the classification task and the lbfgs protocol only, got ", to_string(o.task()),
-              " and ", to_string(o.protocol()));
+  TORCH_CHECK(!stored || (o.task() != Task::Segmentation && o.protocol() == Protocol::Lbfgs),
+              "stored features take the classification, retrieval or map task and the lbfgs protocol only, got ",
+              to_string(o.task()), " and ", to_string(o.protocol()));
   TORCH_CHECK(o.features() != Features::Encoder || !o.checkpoint().empty(), "the encoder's features need a checkpoint");
   TORCH_CHECK(o.protocol() == Protocol::Lbfgs ||
                   (o.task() == Task::Classification && o.features() != Features::Raw),
@@ -213,20 +213,116 @@ FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double
   return row;
 }
 
+// The features of the training split (unless `test_only`) and of the test split, timed when an encoder ran;
+// stored features are there already.
+void extract_features(const EvalOptions& options, Inputs& in, EvalResult& result, bool test_only = false) {
+  if (options.features() == Features::Stored) return;
+  const auto extraction_start = Clock::now();
+  if (!test_only) in.train_features = in.model(in.train.images, options.device(), options.batch_size());
+  in.test_features = in.model(in.test.images, options.device(), options.batch_size());
+  if (in.model.encoder) result.extraction_seconds = seconds_since(extraction_start);
+}
+
 void run_classification(const EvalOptions& options, Inputs& in, EvalResult& result) {
   if (options.protocol() == Protocol::FineTune) {
     for (const auto& item : module_state(*in.model.encoder)) in.initial_encoder.insert(item.key(), item.value().clone());
-  } else if (options.features() != Features::Stored) {
-    const auto extraction_start = Clock::now();
-    in.train_features = in.model(in.train.images, options.device(), options.batch_size());
-    in.test_features = in.model(in.test.images, options.device(), options.batch_size());
-    if (in.model.encoder) result.extraction_seconds = seconds_since(extraction_start);
+  } else {
+    extract_features(options, in, result);
   }
   result.knn_k = options.protocol() == Protocol::FineTune ? 0 : options.knn_k();
   for (const double fraction : options.label_fractions()) {
     result.fractions.push_back(fraction_row(options, in, fraction));
   }
   if (options.protocol() == Protocol::FineTune) load_module_state(*in.model.encoder, in.initial_encoder, "fine-tuning");
+}
+
+// The test images rank the training images.
+void run_retrieval(const EvalOptions& options, Inputs& in, EvalResult& result) {
+  extract_features(options, in, result);
+  result.retrieval = retrieval(in.train_features, in.train_labels, in.test_features, in.test_labels, options.retrieval());
+}
+
+// The test images' features in 2-D, and their scatter PNGs in the run directory and `out_dir`.
+void run_map(const EvalOptions& options, Inputs& in, EvalResult& result) {
+  extract_features(options, in, result, /*test_only=*/true);
+  result.map = embedding_map(in.test_features, in.test_labels, options.map());
+  const int64_t classes = std::max<int64_t>(in.train_labels.max().item<int64_t>(), in.test_labels.max().item<int64_t>()) + 1;
+  const auto names = data::class_names(result.data, classes);
+  std::vector<std::string> dirs;
+  for (const auto& dir : {result.run_dir, options.out_dir()})
+    if (!dir.empty()) dirs.push_back(dir);
+  auto draw = [&](const std::string& projection, const torch::Tensor& points, const torch::Tensor& labels) {
+    const std::string title = projection + " of " + result.model + " on " + std::to_string(points.size(0)) + " test images";
+    for (const auto& dir : dirs) {
+      const std::string path = dir + "/" + map_png_name(projection, result.features);
+      write_scatter_png(points, labels, names, title, path);
+      result.map_images.push_back(path);
+    }
+  };
+  draw("pca", result.map.pca, result.map.labels);
+  if (result.map.tsne.defined() && result.map.tsne.numel() > 0) {
+    draw("tsne", result.map.tsne, result.map.labels.index_select(0, result.map.tsne_indices));
+  }
+}
+
+// [[x, y], ...] of points [N, 2], 4 significant digits.
+std::string json_points(const torch::Tensor& points) {
+  const auto p = points.to(torch::kCPU, torch::kDouble).contiguous();
+  const double* v = p.data_ptr<double>();
+  std::string text = "[";
+  for (int64_t i = 0; i < p.size(0); ++i) text += printf_string("%s[%.4g,%.4g]", i ? "," : "", v[2 * i], v[2 * i + 1]);
+  return text + "]";
+}
+
+// [a, b, ...] of an integer vector.
+std::string json_integers(const torch::Tensor& values) {
+  const auto v = values.to(torch::kCPU, torch::kInt64).contiguous();
+  std::string text = "[";
+  for (int64_t i = 0; i < v.numel(); ++i) text += (i ? "," : "") + std::to_string(v.data_ptr<int64_t>()[i]);
+  return text + "]";
+}
+
+void add_retrieval_json(const EvalResult& r, JsonObject& json) {
+  const auto& s = r.retrieval;
+  json.add("feature_dim", s.feature_dim).add("gallery", s.gallery).add("queries", s.queries)
+      .add("queries_without_relevant", s.queries_without_relevant).add("map_at_r", s.map_at_r)
+      .add("mean_average_precision", s.mean_average_precision);
+  for (const auto& [k, value] : s.precision_at) json.add("precision_at_" + std::to_string(k), value);
+  if (r.extraction_seconds >= 0) json.add("extraction_seconds", r.extraction_seconds);
+}
+
+void add_map_json(const EvalResult& r, JsonObject& json) {
+  const auto& m = r.map;
+  const bool tsne = m.tsne.defined() && m.tsne.numel() > 0;
+  json.add("points", m.pca.size(0)).add("tsne_points", tsne ? m.tsne.size(0) : int64_t{0})
+      .add_raw("labels", json_integers(m.labels)).add_raw("pca", json_points(m.pca));
+  if (tsne) json.add_raw("tsne_indices", json_integers(m.tsne_indices)).add_raw("tsne", json_points(m.tsne));
+}
+
+std::string retrieval_text(const EvalResult& r) {
+  const auto& s = r.retrieval;
+  std::string text = printf_string(
+      "retrieval on %s (%lld-d, cosine): %lld test queries rank %lld training images: mAP@R %.2f%%  mAP %.2f%% ",
+      r.model.c_str(), static_cast<long long>(s.feature_dim), static_cast<long long>(s.queries),
+      static_cast<long long>(s.gallery), 100 * s.map_at_r, 100 * s.mean_average_precision);
+  for (const auto& [k, value] : s.precision_at) text += printf_string(" P@%lld %.2f%%", static_cast<long long>(k), 100 * value);
+  text += printf_string("  (%.0f s)\n", r.seconds);
+  if (s.queries_without_relevant > 0) {
+    text += printf_string("%lld test queries left out: no training image has their label\n",
+                          static_cast<long long>(s.queries_without_relevant));
+  }
+  return text;
+}
+
+std::string map_text(const EvalResult& r) {
+  const bool tsne = r.map.tsne.defined() && r.map.tsne.numel() > 0;
+  std::string text = printf_string("2-D map of %s on %lld test images: PCA of all, %s  (%.0f s)\n", r.model.c_str(),
+                                   static_cast<long long>(r.map.pca.size(0)),
+                                   tsne ? printf_string("t-SNE of %lld", static_cast<long long>(r.map.tsne.size(0))).c_str()
+                                        : "no t-SNE",
+                                   r.seconds);
+  for (const auto& path : r.map_images) text += "wrote " + path + "\n";
+  return text;
 }
 
 std::string fraction_json(const FractionResult& r) {
@@ -329,6 +425,8 @@ std::string classification_text(const EvalResult& r) {
 std::string to_string(Task task) {
   switch (task) {
     case Task::Segmentation: return "segmentation";
+    case Task::Retrieval: return "retrieval";
+    case Task::Map: return "map";
     default: return "classification";
   }
 }
@@ -357,25 +455,35 @@ std::string to_json(const EvalResult& r) {
     json.add("checkpoint", r.checkpoint);
   }
   json.add("train_size", r.train_size).add("test_size", r.test_size);
-  if (r.task == Task::Segmentation) {
-    add_segmentation_json(r, json);
-  } else {
-    add_classification_json(r, json);
+  switch (r.task) {
+    case Task::Segmentation: add_segmentation_json(r, json); break;
+    case Task::Retrieval: add_retrieval_json(r, json); break;
+    case Task::Map: add_map_json(r, json); break;
+    default: add_classification_json(r, json);
   }
   json.add("seconds", r.seconds);
   return json.str();
 }
 
 std::string to_text(const EvalResult& r) {
-  return r.task == Task::Segmentation ? segmentation_text(r) : classification_text(r);
+  switch (r.task) {
+    case Task::Segmentation: return segmentation_text(r);
+    case Task::Retrieval: return retrieval_text(r);
+    case Task::Map: return map_text(r);
+    default: return classification_text(r);
+  }
 }
 
 std::string probe_json_name(Task task, Features features, Protocol protocol) {
   std::string name = "probe";
-  if (task == Task::Segmentation) name += "-segmentation";
+  if (task != Task::Classification) name += "-" + to_string(task);
   if (features != Features::Encoder) name += "-" + to_string(features);
   if (protocol != Protocol::Lbfgs) name += "-" + to_string(protocol);
   return name + ".json";
+}
+
+std::string map_png_name(const std::string& projection, Features features) {
+  return "map-" + projection + (features == Features::Encoder ? "" : "-" + to_string(features)) + ".png";
 }
 
 EvalResult evaluate(const EvalOptions& options) {
@@ -393,6 +501,12 @@ EvalResult evaluate(const EvalOptions& options) {
     run_segmentation(options, in, result);
     result.seconds = seconds_since(start);
     write_confusion(options.out_dir(), result.segmentation.confusion, {"background", "foreground"});
+  } else if (options.task() == Task::Retrieval) {
+    run_retrieval(options, in, result);
+    result.seconds = seconds_since(start);
+  } else if (options.task() == Task::Map) {
+    run_map(options, in, result);
+    result.seconds = seconds_since(start);
   } else {
     run_classification(options, in, result);
     result.seconds = seconds_since(start);

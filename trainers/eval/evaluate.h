@@ -5,7 +5,9 @@
 #include "sslkit/ssl/encoders.h"
 #include "sslkit/trainers/eval/dense_probe.h"
 #include "sslkit/trainers/eval/embed.h"
+#include "sslkit/trainers/eval/embedding_map.h"
 #include "sslkit/trainers/eval/probe.h"
+#include "sslkit/trainers/eval/retrieval.h"
 #include "sslkit/trainers/eval/scores.h"
 
 #include <torch/arg.h>
@@ -15,14 +17,15 @@
 
 namespace ssl::eval {
 
-/// What is probed: image classes (linear probe and kNN) or per-pixel foreground (dense probe).
-enum class Task { Classification, Segmentation };
+/// What is probed: image classes (linear probe and kNN), per-pixel foreground (dense probe), retrieval of the
+/// training images by the test images (mAP), or a 2-D map of the test images' features (PCA and t-SNE).
+enum class Task { Classification, Segmentation, Retrieval, Map };
 
 /// How the classifier is trained: L-BFGS on fixed features, Nesterov SGD on augmented views through the frozen
 /// encoder, or fine-tuning of the encoder and a linear head end to end.
 enum class Protocol { Lbfgs, SgdAugment, FineTune };
 
-/// "classification" or "segmentation".
+/// "classification", "segmentation", "retrieval" or "map".
 std::string to_string(Task task);
 
 /// "lbfgs", "sgd-augment" or "finetune".
@@ -34,7 +37,8 @@ struct EvalOptions {
   TORCH_ARG(Task, task) = Task::Classification;
   /// Lbfgs, or SgdAugment / FineTune (an encoder's features and classification only).
   TORCH_ARG(Protocol, protocol) = Protocol::Lbfgs;
-  /// Where the features come from; Stored reads `train_features` and `test_features` (classification, Lbfgs).
+  /// Where the features come from; Stored reads `train_features` and `test_features` (classification, retrieval
+  /// and map; Lbfgs).
   TORCH_ARG(Features, features) = Features::Encoder;
   /// Checkpoint file, or run directory holding checkpoint.pt (the JSON result is then saved there); empty: none.
   TORCH_ARG(std::string, checkpoint) = "";
@@ -80,7 +84,11 @@ struct EvalOptions {
   TORCH_ARG(int64_t, seg_train_images) = DenseProbeOptions().max_train_images();
   /// Segmentation: pixels drawn per training image.
   TORCH_ARG(int64_t, seg_pixels_per_image) = DenseProbeOptions().pixels_per_image();
-  /// Folder (created if needed) for confusion.csv and confusion.png; empty: none.
+  /// Retrieval: the precision@k cut-offs and query batch.
+  TORCH_ARG(RetrievalOptions, retrieval) = {};
+  /// Map: the t-SNE subset and its optimization.
+  TORCH_ARG(EmbeddingMapOptions, map) = {};
+  /// Folder (created if needed) for confusion.csv and confusion.png (map: the two scatter PNGs); empty: none.
   TORCH_ARG(std::string, out_dir) = "";
   /// Where the encoder runs.
   TORCH_ARG(torch::Device, device) = torch::kCPU;
@@ -133,6 +141,12 @@ struct EvalResult {
   std::string masks;
   /// Segmentation: the dense probe's result.
   DenseProbeResult segmentation;
+  /// Retrieval: the test images' rankings of the training images, scored.
+  RetrievalResult retrieval;
+  /// Map: the test images' features in 2-D.
+  EmbeddingMap map;
+  /// Map: the scatter PNGs written (PCA, then t-SNE when it ran).
+  std::vector<std::string> map_images;
   /// Wall-clock seconds of the whole evaluation.
   double seconds = 0;
   /// The run directory the JSON result was saved in (as `probe_json_name`); empty: none.
@@ -148,13 +162,17 @@ std::string to_json(const EvalResult& result);
 /// The result as the lines `sslkit probe` prints (each ending in a newline).
 std::string to_text(const EvalResult& result);
 
-/// The file name a result is saved as in a run directory: probe[-segmentation][-FEATURES][-PROTOCOL].json, with
-/// FEATURES left out for Encoder and PROTOCOL for Lbfgs (probe.json for the run's own encoder).
+/// The file name a result is saved as in a run directory: probe[-TASK][-FEATURES][-PROTOCOL].json, with TASK left
+/// out for classification, FEATURES for Encoder and PROTOCOL for Lbfgs (probe.json for the run's own encoder).
 std::string probe_json_name(Task task, Features features, Protocol protocol);
+
+/// The scatter PNG of a map result in a run directory: map-pca[-FEATURES].png or map-tsne[-FEATURES].png.
+std::string map_png_name(const std::string& projection, Features features);
 
 /// Runs one evaluation: loads the checkpoint and data (or the stored features), builds the features, fits the
 /// probe(s), writes confusion.csv and confusion.png into `out_dir` when given (the largest fraction's matrix,
-/// named by `data::class_names`), and saves the JSON result into the run directory when `checkpoint` named one.
+/// named by `data::class_names`), and saves the JSON result into the run directory when `checkpoint` named one
+/// (a map also its scatter PNGs, `map_png_name`, there and into `out_dir`).
 EvalResult evaluate(const EvalOptions& options);
 
 }  // namespace ssl::eval

@@ -38,7 +38,9 @@ double number(const std::map<std::string, std::string>& fields, const std::strin
   }
 }
 
-std::map<std::string, std::string> read_ini(const fs::path& path) {
+}  // namespace
+
+std::map<std::string, std::string> read_options_ini(const std::string& path) {
   std::map<std::string, std::string> values;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
@@ -54,6 +56,8 @@ std::map<std::string, std::string> read_ini(const fs::path& path) {
   }
   return values;
 }
+
+namespace {
 
 bool is_object(const std::string& text) {
   const auto first = text.find_first_not_of(" \t\r\n");
@@ -145,7 +149,7 @@ std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
   TORCH_CHECK(fs::is_directory(dir), "run directory '", run_dir, "' not found");
   RunSummary base;
   base.run = run_dir;
-  const auto ini = read_ini(dir / "options.ini");
+  const auto ini = read_options_ini((dir / "options.ini").string());
   if (ini.count("method")) base.method = ini.at("method");
   if (ini.count("encoder")) base.encoder = ini.at("encoder");
   const std::string last = last_metrics_row(dir / "metrics.jsonl");
@@ -195,8 +199,9 @@ namespace {
 
 using Table = std::vector<std::vector<std::string>>;
 
-// The report as cells: a header row, then a row per run ("-" where a value is missing).
-Table report_cells(const std::vector<RunSummary>& runs) {
+}  // namespace
+
+std::vector<std::vector<std::string>> report_table(const std::vector<RunSummary>& runs) {
   std::set<double> fractions;
   bool dense = false;
   for (const auto& run : runs) {
@@ -224,6 +229,8 @@ Table report_cells(const std::vector<RunSummary>& runs) {
   }
   return rows;
 }
+
+namespace {
 
 std::string csv_table(const Table& rows) {
   std::string out;
@@ -261,7 +268,7 @@ std::string aligned_table(const Table& rows, bool markdown) {
 }  // namespace
 
 std::string format_report(const std::vector<RunSummary>& runs, ReportFormat format) {
-  const Table rows = report_cells(runs);
+  const Table rows = report_table(runs);
   return format == ReportFormat::Csv ? csv_table(rows) : aligned_table(rows, format == ReportFormat::Markdown);
 }
 

@@ -42,6 +42,15 @@ struct RunSummary {
 /// one per other result found. Throws naming the directory when it is not one or holds none of these files.
 std::vector<RunSummary> read_run_summaries(const std::string& run_dir);
 
+/// The `key = value` lines of an options.ini (comments and blank lines skipped, both sides trimmed); empty when
+/// the file is missing.
+std::map<std::string, std::string> read_options_ini(const std::string& path);
+
+/// The report as cells: a header row (run, features, method, encoder, epochs, img/s, probe top-1, kNN top-1, one
+/// column per label fraction, seg mIoU when any run has it), then one row per summary; "-" for unknown values and
+/// accuracies in percent with 2 decimals.
+std::vector<std::vector<std::string>> report_table(const std::vector<RunSummary>& runs);
+
 /// Table layouts of `format_report`.
 enum class ReportFormat { Text, Markdown, Csv };
 
