@@ -178,12 +178,14 @@ int bench_train(int argc, char** argv) {
       ("workers", po::value<int64_t>()->default_value(c.workers()), "data loader threads")
       ("steps", po::value<int64_t>()->default_value(d.steps()), "timed steps per measurement")
       ("warmup-steps", po::value<int64_t>()->default_value(d.warmup_steps()), "untimed steps before each")
+      ("rounds", po::value<int64_t>()->default_value(d.rounds()), "rounds of the three measurements, order rotated")
       ("matmul-size", po::value<int64_t>()->default_value(d.matmul_size()), "side of the matmul peak's matrices");
   add_common_options(description);
   auto vm = parse(description, argc, argv,
                   "usage: sslkit bench train [options]\n"
-                  "End-to-end, compute-only and data-only images/s of one training configuration, its GFLOP/s\n"
-                  "against the measured fp32 matmul peak, and peak memory.");
+                  "End-to-end, compute-only and data-only images/s of one training configuration (the median and\n"
+                  "range of interleaved rounds), its GFLOP/s against the measured matmul peak of its precision\n"
+                  "(fp32, and bf16 where the device has it fast), and peak memory.");
   if (!vm) return 0;
   apply_threads(*vm);
   const auto& v = *vm;
@@ -201,6 +203,7 @@ int bench_train(int argc, char** argv) {
   options.config().loop().precision(trainers::parse_precision(v["precision"].as<std::string>()));
   options.steps(v["steps"].as<int64_t>())
       .warmup_steps(v["warmup-steps"].as<int64_t>())
+      .rounds(v["rounds"].as<int64_t>())
       .matmul_size(v["matmul-size"].as<int64_t>());
   const auto result = trainers::run_train_benchmark(options);
   std::cout << trainers::format_train_table(options, result);

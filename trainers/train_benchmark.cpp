@@ -13,9 +13,11 @@
 
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace ssl::trainers {
@@ -38,8 +40,8 @@ double time_calls(torch::Device device, int64_t warmup, int64_t repeats, Fn&& fn
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double matmul_gflops(torch::Device device, int64_t n) {
-  const auto options = torch::TensorOptions().device(device).dtype(torch::kFloat);
+double matmul_gflops(torch::Device device, int64_t n, torch::ScalarType dtype = torch::kFloat) {
+  const auto options = torch::TensorOptions().device(device).dtype(dtype);
   const auto a = torch::randn({n, n}, options);
   const auto b = torch::randn({n, n}, options);
   torch::NoGradGuard no_grad;
@@ -83,11 +85,11 @@ void measure_peak_memory(torch::Device device, TrainBenchmarkResult& result) {
   result.memory_kind = "RSS";
 }
 
-// `count` batches of epoch 1 on `device`, made before any timing.
-std::vector<data::Batch> prepare_batches(const data::Loader& loader, int64_t count, torch::Device device) {
+// The first `count` batches of `epoch` on `device`, made before any timing.
+std::vector<data::Batch> prepare_batches(const data::Loader& loader, int64_t epoch, int64_t count, torch::Device device) {
   std::vector<data::Batch> prepared;
   for (int64_t step = 0; step < count; ++step) {
-    auto batch = loader.make_batch(1, step);
+    auto batch = loader.make_batch(epoch, step);
     for (auto& view : batch.views) view = view.to(device);
     if (batch.targets.defined()) batch.targets = batch.targets.to(device);
     prepared.push_back(std::move(batch));
@@ -110,10 +112,23 @@ void timed_step(Method& method, torch::optim::Optimizer& optimizer, const data::
 
 }  // namespace
 
+double Throughput::median() const {
+  if (rounds.empty()) return 0;
+  auto sorted = rounds;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+double Throughput::low() const { return rounds.empty() ? 0 : *std::min_element(rounds.begin(), rounds.end()); }
+
+double Throughput::high() const { return rounds.empty() ? 0 : *std::max_element(rounds.begin(), rounds.end()); }
+
 TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   const PretrainOptions& config = options.config();
   TORCH_CHECK_VALUE(options.steps() > 0, "bench train: steps must be > 0, got ", options.steps());
   TORCH_CHECK_VALUE(options.warmup_steps() >= 0, "bench train: warmup steps must be >= 0, got ", options.warmup_steps());
+  TORCH_CHECK_VALUE(options.rounds() > 0, "bench train: rounds must be > 0, got ", options.rounds());
   const torch::Device device = resolve_device(config.device());
   const Precision precision = check_precision(config.loop().precision(), device);
   torch::manual_seed(config.seed());
@@ -145,25 +160,41 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   result.precision = to_string(precision);
   result.threads = at::get_num_threads();
 
-  loader.start_epoch(0);
-  result.data_only = images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
-                       TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
-                     });
-
-  auto prepared = prepare_batches(loader, needed, device);
-  result.compute_only = images / time_calls(device, options.warmup_steps(), options.steps(),
-                                            [&](int64_t i) { train_step(prepared[static_cast<size_t>(i)]); });
-  prepared.clear();
-
-  loader.start_epoch(2);
-  result.end_to_end = images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
-                        auto batch = loader.next();
-                        TORCH_CHECK(batch, "bench train: the loader ran dry");
-                        train_step(*batch);
-                      });
+  // Epochs 1..rounds feed the end-to-end rounds, epoch 0 the prepared batches, the rest the data-only rounds; the
+  // loader is restarted (its workers joined) before each measurement, so none pays for another's prefetching.
+  const auto prepared = prepare_batches(loader, 0, needed, device);
+  const auto measure_data = [&](int64_t round) {
+    loader.start_epoch(1 + options.rounds() + round);
+    result.data_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+      TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
+    }));
+  };
+  const auto measure_compute = [&](int64_t) {
+    loader.start_epoch(0, loader.batches_per_epoch());
+    result.compute_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t i) {
+      train_step(prepared[static_cast<size_t>(i)]);
+    }));
+  };
+  const auto measure_end_to_end = [&](int64_t round) {
+    loader.start_epoch(1 + round);
+    result.end_to_end.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+      auto batch = loader.next();
+      TORCH_CHECK(batch, "bench train: the loader ran dry");
+      train_step(*batch);
+    }));
+  };
+  const std::function<void(int64_t)> measurements[] = {measure_data, measure_compute, measure_end_to_end};
+  for (int64_t round = 0; round < options.rounds(); ++round) {
+    for (int64_t k = 0; k < 3; ++k) measurements[(round + k) % 3](round);
+  }
+  loader.start_epoch(0, loader.batches_per_epoch());
 
   result.flops_per_image = training_flops_per_image(*maker, *encoder, *train_set);
   result.matmul_peak_gflops = matmul_gflops(device, options.matmul_size());
+  if (has_fast_bf16(device)) result.bf16_matmul_peak_gflops = matmul_gflops(device, options.matmul_size(), torch::kBFloat16);
+  result.step_peak_gflops = precision == Precision::BF16 && result.bf16_matmul_peak_gflops > 0
+                                ? result.bf16_matmul_peak_gflops
+                                : result.matmul_peak_gflops;
   measure_peak_memory(device, result);
   return result;
 }
@@ -172,24 +203,40 @@ std::string format_train_table(const TrainBenchmarkOptions& options, const Train
   const PretrainOptions& c = options.config();
   char line[256];
   std::ostringstream out;
-  std::snprintf(line, sizeof line, "%s / %s, batch %lld, %s on %s, %lld threads, %lld loader workers, %lld timed steps\n",
+  std::snprintf(line, sizeof line,
+                "%s / %s, batch %lld, %s on %s, %lld threads, %lld loader workers, %lld rounds of %lld timed steps "
+                "(after %lld untimed) per measurement\n",
                 c.method().c_str(), c.encoder().c_str(), static_cast<long long>(c.batch_size()), r.precision.c_str(),
                 r.device.c_str(), static_cast<long long>(r.threads), static_cast<long long>(c.workers()),
-                static_cast<long long>(options.steps()));
+                static_cast<long long>(options.rounds()), static_cast<long long>(options.steps()),
+                static_cast<long long>(options.warmup_steps()));
   out << line;
+  const bool bf16_peak = r.step_peak_gflops == r.bf16_matmul_peak_gflops && r.bf16_matmul_peak_gflops > 0;
   const auto gflops = [&](double ips) { return ips * r.flops_per_image / 1e9; };
-  std::snprintf(line, sizeof line, "%-26s %12s %10s %9s\n", "measurement", "images/s", "GFLOP/s", "of peak");
+  std::snprintf(line, sizeof line, "%-26s %12s %15s %10s %13s\n", "measurement", "images/s", "rounds min-max",
+                "GFLOP/s", bf16_peak ? "of bf16 peak" : "of fp32 peak");
   out << line;
-  const auto row = [&](const char* name, double ips) {
-    std::snprintf(line, sizeof line, "%-26s %12.0f %10.1f %8.0f%%\n", name, ips, gflops(ips),
-                  100.0 * gflops(ips) / r.matmul_peak_gflops);
+  const auto row = [&](const char* name, const Throughput& t, bool flops) {
+    char range[48];
+    std::snprintf(range, sizeof range, "%.0f-%.0f", t.low(), t.high());
+    if (flops) {
+      std::snprintf(line, sizeof line, "%-26s %12.0f %15s %10.1f %12.0f%%\n", name, t.median(), range,
+                    gflops(t.median()), 100.0 * gflops(t.median()) / r.step_peak_gflops);
+    } else {
+      std::snprintf(line, sizeof line, "%-26s %12.0f %15s\n", name, t.median(), range);
+    }
     out << line;
   };
-  row("end-to-end", r.end_to_end);
-  row("compute-only", r.compute_only);
-  std::snprintf(line, sizeof line, "%-26s %12.0f\n", "data-only", r.data_only);
-  out << line;
-  std::snprintf(line, sizeof line, "%-26s %11.1f%%\n", "end-to-end / compute-only", 100.0 * r.end_to_end / r.compute_only);
+  row("end-to-end", r.end_to_end, true);
+  row("compute-only", r.compute_only, true);
+  row("data-only", r.data_only, false);
+  std::vector<double> ratios;
+  for (size_t i = 0; i < r.end_to_end.rounds.size() && i < r.compute_only.rounds.size(); ++i) {
+    ratios.push_back(100.0 * r.end_to_end.rounds[i] / r.compute_only.rounds[i]);
+  }
+  const Throughput ratio{ratios};
+  std::snprintf(line, sizeof line, "%-26s %11.1f%% %8.1f-%.1f%% (per round)\n", "end-to-end / compute-only",
+                100.0 * r.end_to_end.median() / r.compute_only.median(), ratio.low(), ratio.high());
   out << line;
   std::snprintf(line, sizeof line, "%-26s %12.1f MFLOP (views x 3 x encoder forward)\n", "FLOPs per image",
                 r.flops_per_image / 1e6);
@@ -197,6 +244,11 @@ std::string format_train_table(const TrainBenchmarkOptions& options, const Train
   std::snprintf(line, sizeof line, "%-26s %12.1f GFLOP/s (fp32 %lld^3 matmul)\n", "matmul peak", r.matmul_peak_gflops,
                 static_cast<long long>(options.matmul_size()));
   out << line;
+  if (r.bf16_matmul_peak_gflops > 0) {
+    std::snprintf(line, sizeof line, "%-26s %12.1f GFLOP/s (bf16 %lld^3 matmul)\n", "bf16 matmul peak",
+                  r.bf16_matmul_peak_gflops, static_cast<long long>(options.matmul_size()));
+    out << line;
+  }
   std::snprintf(line, sizeof line, "%-26s %12.1f MiB (%s)\n", "peak memory",
                 static_cast<double>(r.peak_memory_bytes) / (1024.0 * 1024.0), r.memory_kind.c_str());
   out << line;

@@ -18,8 +18,23 @@ struct TrainBenchmarkOptions {
   TORCH_ARG(int64_t, steps) = 20;
   /// Untimed steps before each measurement (allocator and oneDNN warm-up).
   TORCH_ARG(int64_t, warmup_steps) = 3;
+  /// Rounds of the three measurements; each round runs them in another order (data, compute, end-to-end rotated),
+  /// so that no measurement always comes first or last.
+  TORCH_ARG(int64_t, rounds) = 3;
   /// Side of the square fp32 matrices whose product measures the matmul peak.
   TORCH_ARG(int64_t, matmul_size) = 2048;
+};
+
+/// Images per second of one measurement, one value per round.
+struct Throughput {
+  /// The rounds' images/s, in round order.
+  std::vector<double> rounds;
+  /// The median of the rounds (the mean of the middle two for an even count); 0 when there are none.
+  double median() const;
+  /// The smallest round.
+  double low() const;
+  /// The largest round.
+  double high() const;
 };
 
 /// Where the time of one training configuration goes.
@@ -31,26 +46,32 @@ struct TrainBenchmarkResult {
   /// Intra-op threads (CPU).
   int64_t threads = 0;
   /// Images per second of loader + step, as `sslkit pretrain` runs them.
-  double end_to_end = 0;
+  Throughput end_to_end;
   /// Images per second of the step alone, on batches prepared in advance.
-  double compute_only = 0;
+  Throughput compute_only;
   /// Images per second the loader delivers with nothing else running.
-  double data_only = 0;
+  Throughput data_only;
   /// Training FLOPs per image: views x 3 x the encoder's forward FLOPs (backward ~ 2 x forward); heads and
   /// losses are left out, as they are a few percent on these encoders.
   double flops_per_image = 0;
   /// fp32 matrix-multiply GFLOP/s measured on the same device.
   double matmul_peak_gflops = 0;
+  /// bf16 matrix-multiply GFLOP/s on the same device; 0 when the device has no fast bf16 (`has_fast_bf16`).
+  double bf16_matmul_peak_gflops = 0;
+  /// The peak the step's GFLOP/s is set against: bf16's for a bf16 run, else fp32's.
+  double step_peak_gflops = 0;
   /// Peak resident memory of the process (CPU) or peak allocated CUDA memory, in bytes.
   int64_t peak_memory_bytes = 0;
   /// What `peak_memory_bytes` measures: "RSS" or "CUDA allocated".
   std::string memory_kind;
 };
 
-/// Times data-only, compute-only and end-to-end training of `options.config()` and measures the matmul peak.
+/// Times data-only, compute-only and end-to-end training of `options.config()` in interleaved rounds and measures
+/// the fp32 (and, where fast, bf16) matmul peaks.
 TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options);
 
-/// The result as an aligned text table (one row per measurement).
+/// The result as an aligned text table: per measurement the median images/s with the rounds' range, its GFLOP/s and
+/// share of the run precision's matmul peak; the end-to-end / compute-only ratio; FLOPs, both peaks and memory.
 std::string format_train_table(const TrainBenchmarkOptions& options, const TrainBenchmarkResult& result);
 
 /// What `run_encoder_benchmark` measures: each encoder's size and cost on one input shape, and its forward +
