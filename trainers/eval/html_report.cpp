@@ -36,20 +36,8 @@ std::string percent(double fraction) { return std::isnan(fraction) ? "-" : forma
 // Reading a run directory.
 
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-double number(const std::map<std::string, std::string>& fields, const std::string& key) {
-  const auto found = fields.find(key);
-  if (found == fields.end() || found->second.empty()) return kNaN;
-  try {
-    return std::stod(found->second);
-  } catch (const std::exception&) {
-    return kNaN;
-  }
+  const auto bytes = read_file(path.string());
+  return {bytes.begin(), bytes.end()};
 }
 
 // The text of the array that is the value of top-level `key` ("[...]" with nested brackets), empty when absent.
@@ -106,8 +94,9 @@ std::vector<MetricsRow> read_metrics(const fs::path& path) {
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     MetricsRow row;
-    for (const auto& [key, value] : parse_json_fields(line)) {
-      const double v = number({{key, value}}, key);
+    const auto fields = parse_json_fields(line);
+    for (const auto& [key, value] : fields) {
+      const double v = field_number(fields, key);
       if (!std::isnan(v)) row[key] = v;
     }
     if (row.count("step")) rows.push_back(std::move(row));
@@ -453,10 +442,10 @@ std::string probe_table(const RunPage& page) {
   for (const auto& [label, probe] : page.classification) {
     for (const auto& object : objects_in(array_text(probe.json, "label_fractions"))) {
       const auto f = parse_json_fields(object);
-      const double epochs = number(f, "epochs");
-      rows.push_back({label, format("%g%%", 100 * number(f, "fraction")), format("%.0f", number(f, "train_size")),
-                      percent(number(f, "test_accuracy")), percent(number(f, "top5_accuracy")),
-                      percent(number(f, "balanced_accuracy")), percent(number(f, "knn_accuracy")),
+      const double epochs = field_number(f, "epochs");
+      rows.push_back({label, format("%g%%", 100 * field_number(f, "fraction")), format("%.0f", field_number(f, "train_size")),
+                      percent(field_number(f, "test_accuracy")), percent(field_number(f, "top5_accuracy")),
+                      percent(field_number(f, "balanced_accuracy")), percent(field_number(f, "knn_accuracy")),
                       std::isnan(epochs) ? "-" : format("%.0f", epochs)});
     }
   }
@@ -485,10 +474,10 @@ std::string retrieval_table(const RunPage& page) {
       {"features", "queries", "gallery", "mAP@R", "mAP", "P@1", "P@10", "P@100"}};
   for (const auto& [label, probe] : page.retrieval) {
     const auto& f = probe.fields;
-    rows.push_back({label, format("%.0f", number(f, "queries")), format("%.0f", number(f, "gallery")),
-                    percent(number(f, "map_at_r")), percent(number(f, "mean_average_precision")),
-                    percent(number(f, "precision_at_1")), percent(number(f, "precision_at_10")),
-                    percent(number(f, "precision_at_100"))});
+    rows.push_back({label, format("%.0f", field_number(f, "queries")), format("%.0f", field_number(f, "gallery")),
+                    percent(field_number(f, "map_at_r")), percent(field_number(f, "mean_average_precision")),
+                    percent(field_number(f, "precision_at_1")), percent(field_number(f, "precision_at_10")),
+                    percent(field_number(f, "precision_at_100"))});
   }
   return html_table(rows, 1);
 }

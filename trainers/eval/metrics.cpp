@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <vector>
@@ -65,6 +66,16 @@ Row parse_flat_object(const std::string& line, std::vector<std::string>& keys) {
 std::map<std::string, std::string> parse_json_fields(const std::string& json) {
   std::vector<std::string> keys;
   return parse_flat_object(json, keys);
+}
+
+double field_number(const std::map<std::string, std::string>& fields, const std::string& key) {
+  const auto found = fields.find(key);
+  if (found == fields.end() || found->second.empty()) return std::numeric_limits<double>::quiet_NaN();
+  try {
+    return std::stod(found->second);
+  } catch (const std::exception&) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
 }
 
 std::string csv_cell(const std::string& value) {

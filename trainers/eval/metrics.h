@@ -17,6 +17,10 @@ void write_metrics_csv(const std::string& jsonl_path, const std::string& csv_pat
 /// contents of nested arrays and objects are skipped (their key maps to an empty value).
 std::map<std::string, std::string> parse_json_fields(const std::string& json);
 
+/// The number in `fields[key]` (as `parse_json_fields` gives them); NaN when the key is absent, its value empty
+/// (null) or not a number.
+double field_number(const std::map<std::string, std::string>& fields, const std::string& key);
+
 /// `value` as one CSV cell: quoted (quotes doubled) when it holds a comma, quote or newline.
 std::string csv_cell(const std::string& value);
 

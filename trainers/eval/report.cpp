@@ -28,16 +28,6 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-double number(const std::map<std::string, std::string>& fields, const std::string& key) {
-  const auto found = fields.find(key);
-  if (found == fields.end() || found->second.empty()) return kNaN;
-  try {
-    return std::stod(found->second);
-  } catch (const std::exception&) {
-    return kNaN;
-  }
-}
-
 }  // namespace
 
 std::map<std::string, std::string> read_options_ini(const std::string& path) {
@@ -67,7 +57,7 @@ bool is_object(const std::string& text) {
 
 // `key`'s value as a number in [0, 1], NaN when absent or null; a value that is neither refuses `path`.
 double accuracy(const std::map<std::string, std::string>& fields, const std::string& key, const fs::path& path) {
-  const double value = number(fields, key);
+  const double value = field_number(fields, key);
   const auto found = fields.find(key);
   const bool absent = found == fields.end() || found->second.empty();
   TORCH_CHECK(absent || (value >= 0 && value <= 1), "'", path.string(), "': ", key, " is '",
@@ -83,7 +73,7 @@ void read_probe(const fs::path& path, RunSummary& summary) {
   TORCH_CHECK(is_object(json) && (fields.count("test_accuracy") || fields.count("mean_iou")), "'", path.string(),
               "': not a probe result (expected a JSON object with test_accuracy or mean_iou)");
   const auto fractions = json.find("\"label_fractions\":[");
-  const double fraction = number(fields, "label_fraction");
+  const double fraction = field_number(fields, "label_fraction");
   if (std::isnan(fraction) || fraction == 1.0) summary.probe = accuracy(fields, "test_accuracy", path);
   summary.knn = accuracy(fields, "knn_accuracy", path);
   summary.mean_iou = accuracy(fields, "mean_iou", path);
@@ -92,7 +82,7 @@ void read_probe(const fs::path& path, RunSummary& summary) {
   const std::string rest = json.substr(fractions, json.find(']', fractions) - fractions);
   for (auto it = std::sregex_iterator(rest.begin(), rest.end(), object); it != std::sregex_iterator(); ++it) {
     const auto row = parse_json_fields(it->str());
-    const double fraction = number(row, "fraction");
+    const double fraction = field_number(row, "fraction");
     if (fraction < 1) summary.low_label[fraction] = accuracy(row, "test_accuracy", path);
   }
 }
@@ -155,10 +145,10 @@ std::vector<RunSummary> read_run_summaries(const std::string& run_dir) {
   const std::string last = last_metrics_row(dir / "metrics.jsonl");
   if (!last.empty()) {
     const auto row = parse_json_fields(last);
-    const double epoch = number(row, "epoch"), step = number(row, "step");
+    const double epoch = field_number(row, "epoch"), step = field_number(row, "step");
     if (!std::isnan(epoch)) base.epochs = static_cast<int64_t>(epoch) + 1;
     if (!std::isnan(step)) base.steps = static_cast<int64_t>(step);
-    base.images_per_second = number(row, "images_per_second");
+    base.images_per_second = field_number(row, "images_per_second");
   }
   const std::string own_probe = probe_json_name(Task::Classification, Features::Encoder, Protocol::Lbfgs);
   TORCH_CHECK(!ini.empty() || !last.empty() || fs::exists(dir / own_probe), "run directory '", run_dir,
