@@ -110,6 +110,40 @@ void timed_step(Method& method, torch::optim::Optimizer& optimizer, const data::
   optimizer.step();
 }
 
+// The three measurements, `options.rounds()` times in rotating order, into `result`; the loader is restarted (its
+// workers joined) before each, so none pays for another's prefetching.
+void measure_in_rounds(const TrainBenchmarkOptions& options, data::Loader& loader,
+                       const std::vector<data::Batch>& prepared,
+                       const std::function<void(const data::Batch&)>& train_step, torch::Device device,
+                       TrainBenchmarkResult& result) {
+  const double images = static_cast<double>(options.steps() * options.config().batch_size());
+  const auto measure_data = [&](int64_t round) {
+    loader.start_epoch(1 + options.rounds() + round);
+    result.data_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+      TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
+    }));
+  };
+  const auto measure_compute = [&](int64_t) {
+    loader.start_epoch(0, loader.batches_per_epoch());
+    result.compute_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t i) {
+      train_step(prepared[static_cast<size_t>(i)]);
+    }));
+  };
+  const auto measure_end_to_end = [&](int64_t round) {
+    loader.start_epoch(1 + round);
+    result.end_to_end.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
+      auto batch = loader.next();
+      TORCH_CHECK(batch, "bench train: the loader ran dry");
+      train_step(*batch);
+    }));
+  };
+  const std::function<void(int64_t)> measurements[] = {measure_data, measure_compute, measure_end_to_end};
+  for (int64_t round = 0; round < options.rounds(); ++round) {
+    for (int64_t k = 0; k < 3; ++k) measurements[(round + k) % 3](round);
+  }
+  loader.start_epoch(0, loader.batches_per_epoch());
+}
+
 }  // namespace
 
 double Throughput::median() const {
@@ -153,41 +187,14 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
               " images, but the data has ", train_set->size(), " at batch size ", config.batch_size());
 
   auto train_step = [&](const data::Batch& batch) { timed_step(*method, *optimizer, batch, precision, device); };
-  const double images = static_cast<double>(options.steps() * config.batch_size());
 
   TrainBenchmarkResult result;
   result.device = device.str();
   result.precision = to_string(precision);
   result.threads = at::get_num_threads();
 
-  // Epochs 1..rounds feed the end-to-end rounds, epoch 0 the prepared batches, the rest the data-only rounds; the
-  // loader is restarted (its workers joined) before each measurement, so none pays for another's prefetching.
-  const auto prepared = prepare_batches(loader, 0, needed, device);
-  const auto measure_data = [&](int64_t round) {
-    loader.start_epoch(1 + options.rounds() + round);
-    result.data_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
-      TORCH_CHECK(loader.next(), "bench train: the loader ran dry");
-    }));
-  };
-  const auto measure_compute = [&](int64_t) {
-    loader.start_epoch(0, loader.batches_per_epoch());
-    result.compute_only.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t i) {
-      train_step(prepared[static_cast<size_t>(i)]);
-    }));
-  };
-  const auto measure_end_to_end = [&](int64_t round) {
-    loader.start_epoch(1 + round);
-    result.end_to_end.rounds.push_back(images / time_calls(device, options.warmup_steps(), options.steps(), [&](int64_t) {
-      auto batch = loader.next();
-      TORCH_CHECK(batch, "bench train: the loader ran dry");
-      train_step(*batch);
-    }));
-  };
-  const std::function<void(int64_t)> measurements[] = {measure_data, measure_compute, measure_end_to_end};
-  for (int64_t round = 0; round < options.rounds(); ++round) {
-    for (int64_t k = 0; k < 3; ++k) measurements[(round + k) % 3](round);
-  }
-  loader.start_epoch(0, loader.batches_per_epoch());
+  // Epochs 1..rounds feed the end-to-end rounds, epoch 0 the prepared batches, the rest the data-only rounds.
+  measure_in_rounds(options, loader, prepare_batches(loader, 0, needed, device), train_step, device, result);
 
   result.flops_per_image = training_flops_per_image(*maker, *encoder, *train_set);
   result.matmul_peak_gflops = matmul_gflops(device, options.matmul_size());

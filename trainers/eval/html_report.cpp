@@ -149,6 +149,51 @@ std::string probe_command(const std::string& dir, const std::string& flags) {
   return "sslkit probe --checkpoint " + dir + flags;
 }
 
+// The `task` results of the run's encoder and its two baselines into `found` (labelled by their features); each one
+// missing is listed in `page.missing` with the probe command (`task_flags` added) that makes it.
+void read_baseline_results(RunPage& page, Task task, const std::string& task_flags,
+                           std::vector<std::pair<std::string, ProbeFile>>& found) {
+  for (const Features f : kBaselines) {
+    const std::string flags = f == Features::Encoder ? "" : " --features " + to_string(f);
+    auto probe = read_probe_file(page.dir, probe_json_name(task, f, Protocol::Lbfgs));
+    if (probe.present()) {
+      found.emplace_back(features_label(f), probe);
+    } else {
+      page.missing.push_back(probe.name + " (" + probe_command(page.dir, task_flags + flags) + ")");
+    }
+  }
+}
+
+// The map PNGs of every kind of features found; the encoder's listed as missing when it has none.
+void add_map_images(RunPage& page) {
+  for (const Features f : kBaselines) {
+    bool any = false;
+    for (const std::string projection : {"pca", "tsne"}) {
+      const std::string name = map_png_name(projection, f);
+      if (!fs::exists(fs::path(page.dir) / name)) continue;
+      any = true;
+      page.images.emplace_back((projection == "pca" ? "PCA" : "t-SNE") + std::string(" map, ") + features_label(f),
+                               name);
+    }
+    if (!any && f == Features::Encoder) {
+      page.missing.push_back(map_png_name("pca", f) + " and " + map_png_name("tsne", f) + " (" +
+                             probe_command(page.dir, " --task map") + ")");
+    }
+  }
+}
+
+// Class names for as many classes as the widest per-class result: the data set's, else "0", "1", ...
+std::vector<std::string> page_class_names(const RunPage& page) {
+  int64_t classes = 0;
+  for (const auto& [label, probe] : page.classification) {
+    classes = std::max<int64_t>(classes, numbers_in(array_text(probe.json, "per_class_accuracy")).size());
+  }
+  const std::string data = page.options.count("data") ? page.options.at("data") : "";
+  auto names = data::class_names(data, classes);
+  for (int64_t k = static_cast<int64_t>(names.size()); k < classes; ++k) names.push_back(std::to_string(k));
+  return names;
+}
+
 RunPage read_run_page(const std::string& dir_name) {
   const fs::path dir(dir_name);
   RunPage page;
@@ -162,15 +207,7 @@ RunPage read_run_page(const std::string& dir_name) {
   } else {
     page.missing.push_back("views.png (written by sslkit pretrain at its start; or run sslkit views)");
   }
-  for (const Features f : kBaselines) {
-    const std::string flags = f == Features::Encoder ? "" : " --features " + to_string(f);
-    auto probe = read_probe_file(dir, probe_json_name(Task::Classification, f, Protocol::Lbfgs));
-    if (probe.present()) {
-      page.classification.emplace_back(features_label(f), probe);
-    } else {
-      page.missing.push_back(probe.name + " (" + probe_command(dir_name, flags) + ")");
-    }
-  }
+  read_baseline_results(page, Task::Classification, "", page.classification);
   for (const auto& [label, protocol, features] :
        {std::make_tuple("sgd-augment probe", Protocol::SgdAugment, Features::Encoder),
         std::make_tuple("fine-tuning", Protocol::FineTune, Features::Encoder),
@@ -178,40 +215,9 @@ RunPage read_run_page(const std::string& dir_name) {
     auto probe = read_probe_file(dir, probe_json_name(Task::Classification, features, protocol));
     if (probe.present()) page.classification.emplace_back(label, probe);
   }
-  for (const Features f : kBaselines) {
-    const std::string flags = f == Features::Encoder ? "" : " --features " + to_string(f);
-    auto probe = read_probe_file(dir, probe_json_name(Task::Retrieval, f, Protocol::Lbfgs));
-    if (probe.present()) {
-      page.retrieval.emplace_back(features_label(f), probe);
-    } else {
-      page.missing.push_back(probe.name + " (" + probe_command(dir_name, " --task retrieval" + flags) + ")");
-    }
-  }
-  for (const Features f : kBaselines) {
-    const std::string flags = f == Features::Encoder ? "" : " --features " + to_string(f);
-    bool any = false;
-    for (const char* projection : {"pca", "tsne"}) {
-      const std::string name = map_png_name(projection, f);
-      if (!fs::exists(dir / name)) continue;
-      any = true;
-      page.images.emplace_back(std::string(projection == std::string("pca") ? "PCA" : "t-SNE") + " map, " +
-                                   features_label(f),
-                               name);
-    }
-    if (!any && f == Features::Encoder) {
-      page.missing.push_back(map_png_name("pca", f) + " and " + map_png_name("tsne", f) + " (" +
-                             probe_command(dir_name, " --task map" + flags) + ")");
-    }
-  }
-  int64_t classes = 0;
-  for (const auto& [label, probe] : page.classification) {
-    classes = std::max<int64_t>(classes, numbers_in(array_text(probe.json, "per_class_accuracy")).size());
-  }
-  const std::string data = page.options.count("data") ? page.options.at("data") : "";
-  page.class_names = data::class_names(data, classes);
-  for (int64_t k = static_cast<int64_t>(page.class_names.size()); k < classes; ++k) {
-    page.class_names.push_back(std::to_string(k));
-  }
+  read_baseline_results(page, Task::Retrieval, " --task retrieval", page.retrieval);
+  add_map_images(page);
+  page.class_names = page_class_names(page);
   return page;
 }
 
@@ -233,6 +239,19 @@ std::string tick_label(double value, double spacing, double largest) {
   char pattern[16];
   std::snprintf(pattern, sizeof pattern, "%%.%df", decimals);
   return format(pattern, value);
+}
+
+// The ticks of an axis over [low, high] with their labels (fractions shown as percent when `percent_axis`).
+std::vector<std::pair<double, std::string>> axis_ticks(double low, double high, int count, bool percent_axis) {
+  const auto ticks = nice_ticks(low, high, count);
+  const double spacing = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
+  const double largest = std::max(std::fabs(low), std::fabs(high));
+  std::vector<std::pair<double, std::string>> labelled;
+  for (const double t : ticks) {
+    labelled.emplace_back(t, percent_axis ? tick_label(100 * t, 100 * spacing, 100 * largest) + "%"
+                                          : tick_label(t, spacing, largest));
+  }
+  return labelled;
 }
 
 struct Series {
@@ -263,20 +282,12 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
   svg << "<text x=\"" << left << "\" y=\"18\" class=\"chart-title\">" << html_escape(title) << "</text>";
   svg << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << plot_w << "\" height=\"" << plot_h
       << "\" class=\"plot\"/>";
-  const auto x_ticks = nice_ticks(x0, x1, 6);
-  const double x_spacing = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
-  const double x_largest = std::max(std::fabs(x0), std::fabs(x1));
-  for (const double t : x_ticks) {
+  for (const auto& [t, label] : axis_ticks(x0, x1, 6, false)) {
     svg << "<line x1=\"" << px(t) << "\" y1=\"" << top << "\" x2=\"" << px(t) << "\" y2=\"" << top + plot_h
         << "\" class=\"grid\"/><text x=\"" << px(t) << "\" y=\"" << top + plot_h + 16
-        << "\" text-anchor=\"middle\">" << tick_label(t, x_spacing, x_largest) << "</text>";
+        << "\" text-anchor=\"middle\">" << label << "</text>";
   }
-  const auto y_ticks = nice_ticks(y0, y1, 5);
-  const double y_spacing = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
-  const double y_largest = std::max(std::fabs(y0), std::fabs(y1));
-  for (const double t : y_ticks) {
-    const std::string label = percent_axis ? tick_label(100 * t, 100 * y_spacing, 100 * y_largest) + "%"
-                                           : tick_label(t, y_spacing, y_largest);
+  for (const auto& [t, label] : axis_ticks(y0, y1, 5, percent_axis)) {
     svg << "<line x1=\"" << left << "\" y1=\"" << py(t) << "\" x2=\"" << left + plot_w << "\" y2=\"" << py(t)
         << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << py(t) + 4 << "\" text-anchor=\"end\">" << label
         << "</text>";
