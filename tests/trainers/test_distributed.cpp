@@ -11,10 +11,12 @@
 #include "sslkit/trainers/sync_batch_norm.h"
 
 #include <catch2/catch.hpp>
+#include <torch/cuda.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <map>
@@ -43,9 +45,10 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-// Runs body(rank, group) on `world` threads joined in one Gloo group; rethrows the first rank's exception.
+// Runs body(rank, group) on `world` threads joined in one group (Gloo on CPU; with `cuda`, rank r on cuda:r and
+// the backend's default there, NCCL); rethrows the first rank's exception.
 void run_ranks(int64_t world, const std::function<void(int64_t, std::shared_ptr<T::ProcessGroup>)>& body,
-               double timeout_seconds = 20) {
+               double timeout_seconds = 20, bool cuda = false) {
   const int port = free_port();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
   std::vector<std::thread> threads;
@@ -54,7 +57,8 @@ void run_ranks(int64_t world, const std::function<void(int64_t, std::shared_ptr<
       try {
         const auto options =
             T::DistributedOptions().rank(rank).world_size(world).master_port(port).timeout_seconds(timeout_seconds);
-        body(rank, T::ProcessGroup::connect(options, torch::kCPU));
+        const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<int8_t>(rank)) : torch::kCPU;
+        body(rank, T::ProcessGroup::connect(options, device));
       } catch (...) {
         errors[static_cast<size_t>(rank)] = std::current_exception();
       }
@@ -384,6 +388,44 @@ TEST_CASE("a rank that never joins: the others fail within the timeout with one 
   CHECK_THAT(message, Catch::StartsWith("rank 0 of 2: could not join the job at 127.0.0.1:" + std::to_string(port) +
                                         " within 1 s (did every rank start?): "));
   CHECK(message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("NCCL on CUDA: all_reduce, all_reduce_max, all_gather and broadcast, one rank per GPU (at most 2)",
+          "[.cuda]") {
+  // Hidden: run by scripts/gpu-check.sh on a machine with CUDA (see test_cuda.cpp).
+  REQUIRE(torch::cuda::is_available());
+  const int64_t world = std::min<int64_t>(2, static_cast<int64_t>(torch::cuda::device_count()));
+  const auto n = static_cast<size_t>(world);
+  std::vector<torch::Tensor> sums(n), maxima(n), gathered(n), broadcast(n);
+  std::vector<std::string> devices(n);
+  run_ranks(
+      world,
+      [&](int64_t rank, std::shared_ptr<T::ProcessGroup> group) {
+        const auto on_gpu = torch::TensorOptions().device(torch::kCUDA, static_cast<int8_t>(rank));
+        auto sum = torch::full({3}, static_cast<double>(rank + 1), on_gpu);
+        group->all_reduce(sum);
+        auto maximum = torch::tensor({static_cast<float>(rank), -static_cast<float>(rank)}, on_gpu);
+        group->all_reduce_max(maximum);
+        const auto gather = group->all_gather(torch::full({1, 2}, static_cast<double>(rank), on_gpu));
+        std::vector<torch::Tensor> copies = {torch::full({2}, static_cast<double>(rank + 10), on_gpu)};
+        group->broadcast(copies, 0);
+        group->barrier();
+        const auto r = static_cast<size_t>(rank);
+        devices[r] = sum.device().str();
+        sums[r] = sum.cpu();
+        maxima[r] = maximum.cpu();
+        gathered[r] = gather.cpu();
+        broadcast[r] = copies[0].cpu();
+      },
+      60, /*cuda=*/true);
+  for (size_t rank = 0; rank < n; ++rank) {
+    INFO("rank " << rank << " of " << world);
+    CHECK(devices[rank] == "cuda:" + std::to_string(rank));
+    CHECK(torch::equal(sums[rank], torch::full({3}, world * (world + 1) / 2.0)));
+    CHECK(torch::equal(maxima[rank], torch::tensor({static_cast<float>(world - 1), 0.0f})));
+    CHECK(torch::equal(gathered[rank], torch::arange(world).to(torch::kFloat).unsqueeze(1).expand({world, 2})));
+    CHECK(torch::equal(broadcast[rank], torch::full({2}, 10.0)));
+  }
 }
 
 TEST_CASE("distributed options: env variables, and one-line errors for bad values", "[trainers][distributed]") {
