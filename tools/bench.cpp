@@ -7,6 +7,7 @@
 #include "sslkit/data/views/registry.h"
 #include "sslkit/ssl/device.h"
 #include "sslkit/trainers/mi_benchmark.h"
+#include "sslkit/trainers/time_to_accuracy.h"
 #include "sslkit/trainers/train_benchmark.h"
 
 #include <cstdio>
@@ -252,12 +253,44 @@ int bench_encoders(int argc, char** argv) {
   return 0;
 }
 
+int bench_accuracy(int argc, char** argv) {
+  const trainers::TimeToAccuracyOptions d;
+  std::vector<double> percents;
+  for (const double target : d.targets()) percents.push_back(100 * target);
+  po::options_description description("sslkit bench accuracy options");
+  description.add_options()
+      ("run", po::value<std::string>()->required(), "run directory pretrained with --keep-checkpoints")
+      ("targets", po::value<std::string>()->default_value(join(percents)), "comma-separated test accuracies in %")
+      ("matmul-size", po::value<int64_t>()->default_value(d.matmul_size()), "side of the matmul peak's matrices");
+  add_common_options(description);
+  auto vm = parse(description, argc, argv,
+                  "usage: sslkit bench accuracy --run RUN_DIR [options]\n"
+                  "Minutes to accuracy: the linear probe (L-BFGS, all labels, as `sslkit probe`) of the checkpoints\n"
+                  "a run kept (`sslkit pretrain --keep-checkpoints`, spaced by --checkpoint-every and epoch ends),\n"
+                  "from the last backwards, and for each target the training minutes from which on every\n"
+                  "checkpoint reaches it.");
+  if (!vm) return 0;
+  apply_threads(*vm);
+  const auto& v = *vm;
+  std::vector<double> targets;
+  for (const double percent : parse_list<double>(v["targets"].as<std::string>(), "--targets")) {
+    targets.push_back(percent / 100);
+  }
+  trainers::TimeToAccuracyOptions options;
+  options.run_dir(v["run"].as<std::string>()).targets(targets).matmul_size(v["matmul-size"].as<int64_t>());
+  options.probe().device(resolve_device(v["device"].as<std::string>())).seed(v["seed"].as<uint64_t>());
+  const auto result = trainers::time_to_accuracy(options);
+  std::cout << trainers::format_time_to_accuracy(options, result);
+  return 0;
+}
+
 constexpr Subcommand kBenchmarks[] = {
     {"mi", bench_mi, "MI bounds and critics on correlated Gaussians of known MI (true vs estimated nats)"},
     {"losses", bench_losses, "forward + backward time of each loss at several batch sizes"},
     {"data", bench_data, "images and views per second through the Loader for each pretext view, 1 and 2 workers"},
     {"train", bench_train, "end-to-end vs compute-only vs data-only images/s of a training step, GFLOP/s, memory"},
     {"encoders", bench_encoders, "each encoder's features, parameters, forward MFLOP and forward + backward images/s"},
+    {"accuracy", bench_accuracy, "minutes of training to each linear-probe accuracy target, from a run's kept checkpoints"},
     {"sources", bench_sources, "images/s of random and sequential reads from a data spec vs in memory"},
 };
 

@@ -113,6 +113,8 @@ void add_execution_options(po::options_description& description, const trainers:
       ("log-every", po::value<int64_t>()->default_value(d.loop().log_every()), "steps per metrics line")
       ("checkpoint-every", po::value<int64_t>()->default_value(d.loop().checkpoint_every()),
        "also checkpoint every N steps (0: at epoch ends and the end only)")
+      ("keep-checkpoints", on_off(),
+       "also keep every checkpoint written as checkpoint-step-S.pt (`sslkit bench accuracy` scores them)")
       ("resume", po::value<std::string>(), "continue the run in RUN_DIR with its options.ini (same final weights)")
       ("overwrite", po::bool_switch(),
        "start over in an --out that holds a run, removing its checkpoint, metrics, options and probe results")
@@ -262,6 +264,7 @@ trainers::LoopOptions loop_options(const po::variables_map& v, const std::string
       .clip_grad_norm(v["clip-grad-norm"].as<double>())
       .log_every(v["log-every"].as<int64_t>())
       .checkpoint_every(v["checkpoint-every"].as<int64_t>())
+      .keep_checkpoints(v["keep-checkpoints"].as<bool>())
       .progress(!v["quiet"].as<bool>());
 }
 

@@ -390,6 +390,10 @@ void Trainer::checkpoint() {
   checkpoint.modules = method_.extra_state();
   checkpoint.modules["trainer"] = trainer_state();
   save_checkpoint(checkpoint, checkpoint_path_);
+  if (options_.keep_checkpoints()) {
+    const auto kept = std::filesystem::path(checkpoint_path_).parent_path() / kept_checkpoint_name(step_);
+    save_checkpoint(checkpoint, kept.string());
+  }
   metrics_.flush();
   eval::write_metrics_csv(metrics_path_, csv_path_);
   ++result_.checkpoints;
@@ -442,6 +446,8 @@ PretrainResult Trainer::finish() {
 }
 
 }  // namespace
+
+std::string kept_checkpoint_name(int64_t step) { return "checkpoint-step-" + std::to_string(step) + ".pt"; }
 
 void validate(const LoopOptions& o) {
   validate(o.optimizer());

@@ -38,9 +38,15 @@ struct LoopOptions {
   TORCH_ARG(int64_t, log_every) = 20;
   /// Also write the checkpoint every N steps (0: only at the end of each epoch and of the run).
   TORCH_ARG(int64_t, checkpoint_every) = 0;
+  /// Also keep every checkpoint the run writes (each `checkpoint_every` steps, each epoch end, the end) as
+  /// `kept_checkpoint_name(step)`: what `sslkit bench accuracy` scores.
+  TORCH_ARG(bool, keep_checkpoints) = false;
   /// Show the progress line on stderr.
   TORCH_ARG(bool, progress) = false;
 };
+
+/// The file name of the checkpoint kept at optimizer step `step`: "checkpoint-step-S.pt".
+std::string kept_checkpoint_name(int64_t step);
 
 /// Throws one line naming the option and its accepted range when a loop option is out of range.
 void validate(const LoopOptions& options);

@@ -63,7 +63,8 @@ std::map<std::string, std::string> run_signature(const PretrainOptions& o) {
 // Recorded (CLI) options that may differ between a run and its resumption.
 bool may_change_on_resume(const std::string& key) {
   static const std::set<std::string> keys{"out", "resume", "overwrite", "device", "threads", "workers", "prefetch",
-                                          "log-every", "quiet", "max-steps", "checkpoint-every", "knn-monitor",
+                                          "log-every", "quiet", "max-steps", "checkpoint-every", "keep-checkpoints",
+                                          "knn-monitor",
                                           "knn-subset"};
   return keys.count(key) > 0;
 }
@@ -95,8 +96,9 @@ void remove_run_files(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     const auto extension = entry.path().extension();
-    const bool run_file = name == "checkpoint.pt" || name == "options.ini" || name.rfind("metrics.", 0) == 0 ||
-                          name == "views.png" || (name.rfind("probe", 0) == 0 && extension == ".json") ||
+    const bool run_file = name == "checkpoint.pt" || (name.rfind("checkpoint-step-", 0) == 0 && extension == ".pt") ||
+                          name == "options.ini" || name.rfind("metrics.", 0) == 0 || name == "views.png" ||
+                          (name.rfind("probe", 0) == 0 && extension == ".json") ||
                           (name.rfind("map-", 0) == 0 && extension == ".png");
     if (run_file) std::filesystem::remove(entry.path(), ec);
   }

@@ -40,7 +40,9 @@ double time_calls(torch::Device device, int64_t warmup, int64_t repeats, Fn&& fn
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double matmul_gflops(torch::Device device, int64_t n, torch::ScalarType dtype = torch::kFloat) {
+}  // namespace
+
+double matmul_gflops(torch::Device device, int64_t n, torch::ScalarType dtype) {
   const auto options = torch::TensorOptions().device(device).dtype(dtype);
   const auto a = torch::randn({n, n}, options);
   const auto b = torch::randn({n, n}, options);
@@ -49,6 +51,8 @@ double matmul_gflops(torch::Device device, int64_t n, torch::ScalarType dtype = 
   const double seconds = time_calls(device, 1, repeats, [&](int64_t) { torch::mm(a, b); });
   return 2.0 * static_cast<double>(n) * n * n * repeats / seconds / 1e9;
 }
+
+namespace {
 
 int64_t peak_rss_bytes() {
   std::ifstream status("/proc/self/status");

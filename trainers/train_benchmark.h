@@ -9,6 +9,10 @@
 
 namespace ssl::trainers {
 
+/// GFLOP/s of an n x n by n x n matrix product in `dtype` on `device` (after one untimed product): the matmul peak
+/// that every speed figure is set against.
+double matmul_gflops(torch::Device device, int64_t n, torch::ScalarType dtype = torch::kFloat);
+
 /// What `run_train_benchmark` measures: the training configuration (method, encoder, batch size, data,
 /// precision, loader workers, device) and how many steps to time.
 struct TrainBenchmarkOptions {
