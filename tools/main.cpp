@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "commands.h"
 
+#include "sslkit/ssl/device.h"
 #include "sslkit/ssl/files.h"
 #include "sslkit/ssl/text.h"
 #include "sslkit/trainers/launch.h"
@@ -63,6 +64,7 @@ int fail(const std::string& what, int exit_code) {
 
 int main(int argc, char** argv) {
   ssl::set_signal_report_name("sslkit");  // SIGINT/SIGTERM name the unfinished outputs they remove
+  ssl::keep_freed_memory();               // before any thread allocates: steps reuse freed activations' pages
   try {
     return dispatch(argc, argv);
   } catch (const boost::program_options::error& e) {
