@@ -62,7 +62,9 @@ int set_threads(int threads) {
 
 bool keep_freed_memory() {
 #if defined(__GLIBC__)
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr) return false;
+  const bool user_set =
+      std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr;
+  if (user_set) return false;
   constexpr int kMmapThreshold = 32 << 20;  // glibc's largest on 64-bit (half its 64 MiB heap size)
   constexpr int kTrimThreshold = 1 << 30;
   return mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1;

@@ -4,6 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 using ssl::testing::error_message;
 
 TEST_CASE("Device specs parse to a kind and an index, or fail listing the forms", "[core][device]") {
@@ -29,10 +35,6 @@ TEST_CASE("A request for more memory than is available is refused in GiB before 
 }
 
 #if defined(__GLIBC__)
-#include <malloc.h>
-
-#include <cstdlib>
-
 TEST_CASE("keep_freed_memory serves blocks under 32 MiB from the heap and keeps the freed top", "[core][device]") {
   // A 24 MiB block (a batch of 256 convnet activations 32 x 28 x 28 in fp32 is 25.7 MB) must not get its own mmap,
   // and freeing it must not shrink the heap: the next step reuses its pages.
@@ -41,11 +43,11 @@ TEST_CASE("keep_freed_memory serves blocks under 32 MiB from the heap and keeps 
   void* block = std::malloc(24 << 20);
   REQUIRE(block != nullptr);
   const auto during = mallinfo2();
-  CHECK(during.hblks == before.hblks);        // no new mmapped block
-  CHECK(during.arena >= before.arena);        // served from the heap
+  CHECK(during.hblks == before.hblks);  // no new mmapped block
+  CHECK(during.arena >= before.arena);  // served from the heap
   std::free(block);
   const auto after = mallinfo2();
-  CHECK(after.arena == during.arena);         // the heap kept its pages
+  CHECK(after.arena == during.arena);           // the heap kept its pages
   CHECK(after.fordblks >= (size_t{24} << 20));  // now free for the next allocation
 
   // The user's environment wins over the built-in settings.
