@@ -71,7 +71,7 @@ MBConvImpl::MBConvImpl(const MBConvOptions& options_) : options(options_) {
 
 torch::Tensor MBConvImpl::forward(const torch::Tensor& x) {
   auto out = branch_->forward(x);
-  if (options.stride() != 1 || options.in_channels() != options.out_channels()) return out;
+  if (!adds_input()) return out;
   return x + stochastic_depth(out, options.drop_probability(), is_training());
 }
 

@@ -41,6 +41,8 @@ class MBConvImpl : public torch::nn::Module {
   explicit MBConvImpl(const MBConvOptions& options);
   /// The block; in training, each sample's residual branch is dropped with `drop_probability` (kept ones scaled).
   torch::Tensor forward(const torch::Tensor& x);
+  /// Whether `forward` adds the block's input to its branch: stride 1 and the channels kept.
+  bool adds_input() const { return options.stride() == 1 && options.in_channels() == options.out_channels(); }
   /// The options this block was built with.
   MBConvOptions options;
 

@@ -66,6 +66,8 @@ class VisionTransformerImpl : public EncoderImpl {
   /// final LayerNorm.
   torch::Tensor encode(const torch::Tensor& patches);
   int64_t feature_dim() const override { return size_.dim; }
+  /// Attention heads of each block.
+  int64_t heads() const { return size_.heads; }
   int64_t patch_size() const override { return options.patch_size(); }
   /// The patch embedding (a conv with kernel and stride `patch_size`); MoCo v3 can freeze it.
   torch::nn::Conv2d& patch_embedding() { return patch_embed_; }

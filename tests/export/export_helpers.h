@@ -30,11 +30,23 @@ inline ssl::Checkpoint random_checkpoint(const std::string& name, int64_t channe
   return checkpoint;
 }
 
-/// The encoders the exporters write, by registry name and ResNet stem: the convnets and every ResNet with both
-/// stems (efficientnet and vit have no exporter yet; `test_export` checks they are refused in one line).
+/// The encoder's eval-mode features of the normalized images: what `sslkit embed` computes.
+inline torch::Tensor reference_features(const ssl::Checkpoint& checkpoint, const ssl::data::Normalization& norm,
+                                        const torch::Tensor& images) {
+  auto encoder = ssl::rebuild_encoder(checkpoint);
+  encoder->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t c = images.size(1);
+  return encoder->forward((images - torch::tensor(norm.mean).view({1, c, 1, 1})) /
+                          torch::tensor(norm.stddev).view({1, c, 1, 1}));
+}
+
+/// The encoders the exporters write, by registry name and ResNet stem: the convnets, every ResNet with both stems,
+/// EfficientNet-B0 and B1 (B2 and B3 stack more blocks of the same kinds) and both Vision Transformers.
 inline std::vector<std::pair<std::string, std::string>> exportable_encoders() {
-  return {{"convnet-s", "auto"}, {"convnet-w", "auto"}, {"resnet18", "cifar"}, {"resnet18", "imagenet"},
-          {"resnet34", "cifar"}, {"resnet50", "cifar"},  {"resnet50", "imagenet"}};
+  return {{"convnet-s", "auto"},       {"convnet-w", "auto"},       {"resnet18", "cifar"}, {"resnet18", "imagenet"},
+          {"resnet34", "cifar"},       {"resnet50", "cifar"},       {"resnet50", "imagenet"},
+          {"efficientnet-b0", "auto"}, {"efficientnet-b1", "auto"}, {"vit-tiny", "auto"},  {"vit-small", "auto"}};
 }
 
 }  // namespace ssl::testing

@@ -18,8 +18,11 @@ struct OnnxOptions {
 
 /// The checkpoint's encoder as a serialized ONNX model (opset 13, IR version 7): input "images" float
 /// [N, C, S, S] in [0, 1], a BatchNormalization node that applies the run's normalization (mean, variance std^2,
-/// epsilon 0), the encoder in eval mode node by node (each BatchNorm that follows a convolution folded into its weights, Relu, Add), GlobalAveragePool and
-/// Flatten to the output "features" [N, D], the features `sslkit embed` writes. `metadata_props` carry encoder,
+/// epsilon 0), the encoder in eval mode node by node (each BatchNorm that follows a convolution folded into its
+/// weights; Relu, Add, SiLU as Sigmoid and Mul) then GlobalAveragePool and Flatten, or a Vision Transformer's
+/// patch and class tokens plus position embeddings (interpolated for S as the encoder does) through its blocks in
+/// elementary nodes (MatMul, Softmax, LayerNorm decomposed, GELU with Erf) to its class token: the output
+/// "features" [N, D], the features `sslkit embed` writes. `metadata_props` carry encoder,
 /// method, normalization, in_channels, image_size, feature_dim and sslkit_version. The model passes ONNX's
 /// checker. Throws one line naming `what` when the checkpoint records no normalization, the options are out of
 /// range, or the encoder holds a module the exporter cannot write.

@@ -1,5 +1,7 @@
 #include "sslkit/trainers/export/detail/common.h"
 
+#include "sslkit/ssl/vit.h"
+
 #include <c10/util/Exception.h>
 
 namespace ssl::exporter::detail {
@@ -17,9 +19,10 @@ data::Normalization recorded_normalization(const Checkpoint& checkpoint, const s
 Encoder rebuild_exportable_encoder(const Checkpoint& checkpoint, const std::string& format, const std::string& what) {
   Encoder encoder = rebuild_encoder(checkpoint, what);
   const auto children = encoder->named_children();
-  TORCH_CHECK(children.size() == 1 && children.contains("body"), what, ": cannot export encoder '",
+  const bool vit = dynamic_cast<const VisionTransformerImpl*>(encoder.get()) != nullptr;
+  TORCH_CHECK(vit || (children.size() == 1 && children.contains("body")), what, ": cannot export encoder '",
               checkpoint.metadata.encoder, "' to ", format,
-              ": it is not a single 'body' module followed by global average pooling");
+              ": it is neither a Vision Transformer nor a single 'body' module followed by global average pooling");
   encoder->eval();
   return encoder;
 }

@@ -27,8 +27,8 @@ const torch::ExpandingArray<2>* explicit_padding(const Padding& padding) {
 /// when it records none or its channel count differs from the encoder's.
 data::Normalization recorded_normalization(const Checkpoint& checkpoint, const std::string& what);
 
-/// The checkpoint's encoder, checked to be one 'body' module followed by global average pooling (what every
-/// exporter writes); throws one line naming `what` and `format` otherwise.
+/// The checkpoint's encoder in eval mode, checked to be one the exporters write: a Vision Transformer, or one 'body'
+/// module followed by global average pooling; throws one line naming `what` and `format` otherwise.
 Encoder rebuild_exportable_encoder(const Checkpoint& checkpoint, const std::string& format, const std::string& what);
 
 }  // namespace ssl::exporter::detail
