@@ -79,6 +79,8 @@ po::options_description probe_description() {
        "10%, 2 at 100%)")
       ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
        "finetune: the encoder's learning rate as a multiple of --sgd-lr")
+      ("finetune-crop-scale-min", real(defaults.finetune_crop_scale_min()),
+       "finetune: smallest crop area of the training views, as a fraction of the image (0 < s <= 1)")
       ("mask-threshold", po::value<int64_t>()->default_value(defaults.mask_threshold()),
        "segmentation on data without masks: foreground = pixel value > this (0..255)")
       ("seg-train-images", po::value<int64_t>()->default_value(defaults.seg_train_images()),
@@ -147,6 +149,7 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .sgd_batch_size(v["sgd-batch-size"].as<int64_t>())
                      .finetune_epochs(v["finetune-epochs"].as<int64_t>())
                      .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
+                     .finetune_crop_scale_min(v["finetune-crop-scale-min"].as<double>())
                      .seg_train_images(v["seg-train-images"].as<int64_t>())
                      .seg_pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
                      .retrieval(eval::RetrievalOptions().precision_at(

@@ -62,6 +62,8 @@ void check_ranges(const EvalOptions& o) {
   at_least("sgd-batch-size", o.sgd_batch_size(), 1, "");
   at_least("finetune-epochs", o.finetune_epochs(), 0, " (0: automatic)");
   positive("finetune-encoder-lr-scale", o.finetune_encoder_lr_scale());
+  TORCH_CHECK_VALUE(o.finetune_crop_scale_min() > 0 && o.finetune_crop_scale_min() <= 1,
+                    "finetune-crop-scale-min must be in (0, 1], got ", o.finetune_crop_scale_min());
   at_least("seg-train-images", o.seg_train_images(), 1, "");
   at_least("seg-pixels-per-image", o.seg_pixels_per_image(), 1, "");
 }
@@ -196,6 +198,7 @@ FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double
                                        .epochs(options.finetune_epochs())
                                        .learning_rate(options.sgd_learning_rate())
                                        .encoder_lr_scale(options.finetune_encoder_lr_scale())
+                                       .crop(data::RandomResizedCropOptions().scale_min(options.finetune_crop_scale_min()))
                                        .batch_size(options.sgd_batch_size())
                                        .seed(options.seed());
     row.epochs = fine_tune_epochs(fine_tune_options, row.train_size);

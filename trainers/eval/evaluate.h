@@ -78,6 +78,8 @@ struct EvalOptions {
   TORCH_ARG(int64_t, finetune_epochs) = FineTuneOptions().epochs();
   /// FineTune: the encoder's learning rate as a multiple of the head's.
   TORCH_ARG(double, finetune_encoder_lr_scale) = FineTuneOptions().encoder_lr_scale();
+  /// FineTune: the smallest crop area of the training views, as a fraction of the image.
+  TORCH_ARG(double, finetune_crop_scale_min) = FineTuneOptions().crop().scale_min();
   /// Segmentation on data without masks: foreground = pixel value above this (0..255).
   TORCH_ARG(int64_t, mask_threshold) = 25;
   /// Segmentation: training images whose pixels fit the probe.
