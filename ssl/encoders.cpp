@@ -47,6 +47,8 @@ EncoderRegistry& registry() {
         convnet_factory("convnet-s", {32, 64, 128, 256})},
        {"convnet-w", "convnet-s with a 1024-channel last block; 1024-d",
         convnet_factory("convnet-w", {32, 64, 128, 1024})},
+       {"convnet-x", "convnet-s with a 2048-channel last block; 2048-d",
+        convnet_factory("convnet-x", {32, 64, 128, 2048})},
        {"resnet18", "ResNet-18, basic blocks 2-2-2-2, CIFAR or ImageNet stem (stem); 512-d",
         resnet_factory("resnet18", ResNetImpl::resnet18())},
        {"resnet34", "ResNet-34, basic blocks 3-4-6-3, CIFAR or ImageNet stem (stem); 512-d",
