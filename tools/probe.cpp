@@ -33,6 +33,22 @@ std::vector<double> parse_fractions(const std::string& text) {
   return fractions;
 }
 
+// The options of the protocols that train a head on augmented views: sgd-augment and finetune.
+void add_head_training_options(po::options_description& description, const eval::EvalOptions& defaults) {
+  description.add_options()
+      ("sgd-epochs", po::value<int64_t>()->default_value(defaults.sgd_epochs()), "sgd-augment: epochs")
+      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment and finetune: peak learning rate (of the head)")
+      ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()),
+       "sgd-augment and finetune: batch size")
+      ("finetune-epochs", po::value<int64_t>()->default_value(defaults.finetune_epochs()),
+       "finetune: epochs (0: min(60, max(2, ceil(120000 / labelled images))): 60 at 1% of Fashion-MNIST, 20 at "
+       "10%, 2 at 100%)")
+      ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
+       "finetune: the encoder's learning rate as a multiple of --sgd-lr")
+      ("finetune-crop-scale-min", real(defaults.finetune_crop_scale_min()),
+       "finetune: smallest crop area of the training views, as a fraction of the image (0 < s <= 1)");
+}
+
 po::options_description probe_description() {
   const eval::EvalOptions defaults;
   po::options_description description("sslkit probe options");
@@ -70,17 +86,6 @@ po::options_description probe_description() {
       ("batch-size", po::value<int64_t>()->default_value(defaults.batch_size()), "feature-extraction batch size")
       ("knn-k", po::value<int64_t>()->default_value(defaults.knn_k()), "neighbours of the kNN classifier (0: skip kNN)")
       ("knn-temperature", real(defaults.knn_temperature()), "temperature of the kNN vote weights")
-      ("sgd-epochs", po::value<int64_t>()->default_value(defaults.sgd_epochs()), "sgd-augment: epochs")
-      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment and finetune: peak learning rate (of the head)")
-      ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()),
-       "sgd-augment and finetune: batch size")
-      ("finetune-epochs", po::value<int64_t>()->default_value(defaults.finetune_epochs()),
-       "finetune: epochs (0: min(60, max(2, ceil(120000 / labelled images))): 60 at 1% of Fashion-MNIST, 20 at "
-       "10%, 2 at 100%)")
-      ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
-       "finetune: the encoder's learning rate as a multiple of --sgd-lr")
-      ("finetune-crop-scale-min", real(defaults.finetune_crop_scale_min()),
-       "finetune: smallest crop area of the training views, as a fraction of the image (0 < s <= 1)")
       ("mask-threshold", po::value<int64_t>()->default_value(defaults.mask_threshold()),
        "segmentation on data without masks: foreground = pixel value > this (0..255)")
       ("seg-train-images", po::value<int64_t>()->default_value(defaults.seg_train_images()),
@@ -92,6 +97,7 @@ po::options_description probe_description() {
        "map: test images in the t-SNE map, drawn by --seed (0: PCA only; time grows as its square)")
       ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png, or a map's PNGs (created if needed)")
       ("json", po::bool_switch(), "print the result as one JSON object");
+  add_head_training_options(description, defaults);
   add_source_options(description);
   add_common_options(description);
   return description;
