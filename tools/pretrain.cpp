@@ -100,6 +100,8 @@ void add_method_options(po::options_description& description, const trainers::Me
        "swav: embeddings queued per global crop for Sinkhorn, a multiple of the batch (0: none)")
       ("teacher-temperature", real(d.dino().teacher_temperature()),
        "dino: teacher temperature, reached by a linear warm-up from 0.04 over the first 30% of the run")
+      ("projection-hidden-dim", po::value<int64_t>()->default_value(d.simclr().projection_hidden_dim()),
+       "simclr / moco: hidden width of the projection head")
       ("dino-out-dim", po::value<int64_t>()->default_value(d.dino().head().out_dim()),
        "dino: K, the outputs of the DINO head")
       ("off-diagonal-weight", real(d.barlow().off_diagonal_weight()),
@@ -193,6 +195,7 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"swav-queue", {"swav"}},
            {"teacher-temperature", {"dino"}},
            {"dino-out-dim", {"dino"}},
+           {"projection-hidden-dim", {"simclr", "moco"}},
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
@@ -291,6 +294,9 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
   methods.mae().mask_ratio(v["mask-ratio"].as<double>());
   methods.dino().teacher_temperature(v["teacher-temperature"].as<double>());
   methods.dino().head().out_dim(v["dino-out-dim"].as<int64_t>());
+  const int64_t projection_hidden_dim = v["projection-hidden-dim"].as<int64_t>();
+  methods.simclr().projection_hidden_dim(projection_hidden_dim);
+  methods.moco().projection_hidden_dim(projection_hidden_dim);
   methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
   const std::string view = v["view"].as<std::string>();
   if (view != "auto" && view != "multi-crop" && view != "two-views") {

@@ -28,6 +28,8 @@ MoCo::MoCo(Encoder encoder, Encoder key_encoder, MoCoOptions options)
   TORCH_CHECK_VALUE(options_.momentum() >= 0 && options_.momentum() <= 1, "moco momentum must be in [0, 1], got ",
               options_.momentum());
   TORCH_CHECK_VALUE(options_.queue_size() >= 1, "moco queue size must be >= 1, got ", options_.queue_size());
+  TORCH_CHECK_VALUE(options_.projection_hidden_dim() >= 1, "moco projection hidden width must be >= 1, got ",
+                    options_.projection_hidden_dim());
   TORCH_CHECK_VALUE(options_.temperature() > 0, "moco temperature must be > 0, got ", options_.temperature());
   TORCH_CHECK_VALUE(options_.bn_groups() >= 1, "moco bn_groups must be >= 1, got ", options_.bn_groups());
   const auto head_options = ProjectionHeadOptions(encoder_->feature_dim())

@@ -6,6 +6,9 @@ namespace ssl::trainers {
 
 SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(encoder)), options_(std::move(options)) {
   TORCH_CHECK(encoder_, "SimCLR needs an encoder");
+  TORCH_CHECK_VALUE(options_.projection_hidden_dim() >= 1 && options_.projection_dim() >= 1,
+                    "simclr projection head widths must be >= 1, got hidden ", options_.projection_hidden_dim(),
+                    " and output ", options_.projection_dim());
   head_ = ProjectionHead(ProjectionHeadOptions(encoder_->feature_dim())
                              .hidden_dim(options_.projection_hidden_dim())
                              .out_dim(options_.projection_dim())
