@@ -88,6 +88,11 @@ void to_channels_last(torch::nn::Module& module) {
   }
 }
 
+bool is_batch_norm(const torch::nn::Module& module) {
+  return module.as<torch::nn::BatchNorm1dImpl>() != nullptr || module.as<torch::nn::BatchNorm2dImpl>() != nullptr ||
+         module.as<torch::nn::BatchNorm3dImpl>() != nullptr;
+}
+
 void check_encoder_options(const EncoderOptions& options, const std::string& name, bool takes_stem,
                            bool takes_patch_size) {
   TORCH_CHECK(options.in_channels() > 0, "encoder ", name, ": in_channels must be > 0, got ",

@@ -64,6 +64,9 @@ Encoder make_encoder(const std::string& name, const EncoderOptions& options);
 /// Makes the module's 4-D parameters and buffers channels-last in place (their values are unchanged).
 void to_channels_last(torch::nn::Module& module);
 
+/// Whether `module` is a BatchNorm1d, 2d or 3d layer.
+bool is_batch_norm(const torch::nn::Module& module);
+
 /// Names accepted by `make_encoder`, in registration order.
 std::vector<std::string> encoder_names();
 

@@ -37,16 +37,23 @@ std::vector<double> parse_fractions(const std::string& text) {
 void add_head_training_options(po::options_description& description, const eval::EvalOptions& defaults) {
   description.add_options()
       ("sgd-epochs", po::value<int64_t>()->default_value(defaults.sgd_epochs()), "sgd-augment: epochs")
-      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment and finetune: peak learning rate (of the head)")
+      ("sgd-lr", real(defaults.sgd_learning_rate()), "sgd-augment: peak learning rate")
       ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()),
        "sgd-augment and finetune: batch size")
       ("finetune-epochs", po::value<int64_t>()->default_value(defaults.finetune_epochs()),
        "finetune: epochs (0: min(60, max(2, ceil(120000 / labelled images))): 60 at 1% of Fashion-MNIST, 20 at "
        "10%, 2 at 100%)")
+      ("finetune-lr", real(defaults.finetune_learning_rate()), "finetune: peak learning rate of the head")
       ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
-       "finetune: the encoder's learning rate as a multiple of --sgd-lr")
+       "finetune: the encoder's learning rate as a multiple of --finetune-lr")
       ("finetune-crop-scale-min", real(defaults.finetune_crop_scale_min()),
-       "finetune: smallest crop area of the training views, as a fraction of the image (0 < s <= 1)");
+       "finetune: smallest crop area of the training views, as a fraction of the image (0 < s <= 1)")
+      ("finetune-head", po::value<std::string>()->default_value(defaults.finetune_linear_probe_first() ? "probe" : "zero"),
+       "finetune: the head to start from: probe (the frozen encoder's linear probe, then fine-tuning: LP-FT) | "
+       "zero (a zero head behind a BatchNorm)")
+      ("finetune-batch-norm", po::value<std::string>()->default_value(defaults.finetune_freeze_batch_norm() ? "frozen" : "train"),
+       "finetune: the encoder's BatchNorm statistics: frozen (kept as pretrained) | train (re-estimated on the "
+       "labelled views; always so with --features random-init)");
 }
 
 po::options_description probe_description() {
@@ -70,8 +77,8 @@ po::options_description probe_description() {
        "(PCA of the test images' features and t-SNE of a subset, as JSON and scatter PNGs)")
       ("protocol", po::value<std::string>()->default_value("lbfgs"),
        "lbfgs (logistic regression on fixed features) | sgd-augment (SimCLR paper: Nesterov SGD on cropped and "
-       "flipped views through the frozen encoder) | finetune (the same, training the encoder too at a smaller "
-       "learning rate: SimCLR's semi-supervised protocol; no kNN)")
+       "flipped views through the frozen encoder) | finetune (the encoder and a head started from the linear probe "
+       "trained end to end on such views, the encoder at a smaller learning rate; no kNN)")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
       ("test-data", po::value<std::string>(),
        "test images as their own spec (default: the test split of --data; needed when --data is an .h5 file "
@@ -135,6 +142,14 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
   if (task != Task::Classification && (fractions.size() != 1 || fractions[0] != 1.0)) {
     throw po::error("--label-fraction applies to --task classification only");
   }
+  const std::string finetune_head = v["finetune-head"].as<std::string>();
+  if (finetune_head != "probe" && finetune_head != "zero") {
+    throw po::error("unknown --finetune-head '" + finetune_head + "': expected probe or zero");
+  }
+  const std::string finetune_batch_norm = v["finetune-batch-norm"].as<std::string>();
+  if (finetune_batch_norm != "frozen" && finetune_batch_norm != "train") {
+    throw po::error("unknown --finetune-batch-norm '" + finetune_batch_norm + "': expected frozen or train");
+  }
   const int64_t tsne_points = v["tsne-points"].as<int64_t>();
   if (tsne_points < 0) throw po::error("--tsne-points must be >= 0 (0: no t-SNE), got " + std::to_string(tsne_points));
   const int64_t threshold = v["mask-threshold"].as<int64_t>();
@@ -154,8 +169,11 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .sgd_learning_rate(v["sgd-lr"].as<double>())
                      .sgd_batch_size(v["sgd-batch-size"].as<int64_t>())
                      .finetune_epochs(v["finetune-epochs"].as<int64_t>())
+                     .finetune_learning_rate(v["finetune-lr"].as<double>())
                      .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
                      .finetune_crop_scale_min(v["finetune-crop-scale-min"].as<double>())
+                     .finetune_linear_probe_first(finetune_head == "probe")
+                     .finetune_freeze_batch_norm(finetune_batch_norm == "frozen")
                      .seg_train_images(v["seg-train-images"].as<int64_t>())
                      .seg_pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
                      .retrieval(eval::RetrievalOptions().precision_at(

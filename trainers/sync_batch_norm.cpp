@@ -1,5 +1,7 @@
 #include "sslkit/trainers/sync_batch_norm.h"
 
+#include "sslkit/ssl/encoders.h"
+
 #include <torch/autograd.h>
 #include <torch/nn/functional/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -139,11 +141,6 @@ SyncBatchNorm take_over(const std::shared_ptr<torch::nn::Module>& module, const 
   if (bn == nullptr) return nullptr;
   return SyncBatchNorm(bn->options, bn->weight, bn->bias, bn->running_mean, bn->running_var, bn->num_batches_tracked,
                        group);
-}
-
-bool is_batch_norm(const torch::nn::Module& module) {
-  return module.as<torch::nn::BatchNorm1dImpl>() != nullptr || module.as<torch::nn::BatchNorm2dImpl>() != nullptr ||
-         module.as<torch::nn::BatchNorm3dImpl>() != nullptr;
 }
 
 }  // namespace

@@ -88,6 +88,58 @@ TEST_CASE("Fine-tuning trains the encoder and learns the classes; the augmented 
         }) == "fine-tuning: the encoder's learning-rate scale must be finite and > 0, got 0");
 }
 
+TEST_CASE("Fine-tuning starts from the frozen encoder's linear probe (LP-FT), or from a zero head",
+          "[eval][finetune]") {
+  const auto train = halves_set(256, 3), test = halves_set(128, 4);
+  const D::Normalization norm{{0.4f}, {0.25f}};
+  torch::manual_seed(0);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1).image_size(12));
+  const auto probe = E::fit_linear_classifier(E::extract_features(*encoder, train.images, norm, torch::kCPU),
+                                              train.labels, 2, E::LinearProbeOptions());
+  const auto expected = probe.logits(E::extract_features(*encoder, test.images, norm, torch::kCPU));
+  // One step at a vanishing learning rate over all training images, whole (flipped) images as views: the weights
+  // stay, and the head's running statistics move a tenth of the way from the probe's to the batch's. The logits then
+  // differ from the probe's by 0.031 at most (measured 2026-12-03) on a scale of 11.9; the bound 0.3 is ten times
+  // that. A zero head gives 0, and a head that kept BatchNorm's initial statistics (mean 0, variance 1) misses by
+  // more than the probe's scale, as these random features' standard deviations are 1e-4..1e-2.
+  auto options = E::FineTuneOptions()
+                           .epochs(1)
+                           .batch_size(256)
+                           .learning_rate(1e-12)
+                           .crop(D::RandomResizedCropOptions().scale_min(1).ratio_min(1).ratio_max(1));
+  const auto tuned = E::fine_tune(*encoder, train, test, norm, torch::kCPU, options);
+  INFO("max |tuned - probe| " << (tuned.test_logits - expected).abs().max().item<double>() << " of max |probe| "
+                              << expected.abs().max().item<double>());
+  CHECK(expected.abs().max().item<double>() > 5);
+  CHECK(torch::allclose(tuned.test_logits, expected, 0, 0.3));
+
+  const auto zero = E::fine_tune(*encoder, train, test, norm, torch::kCPU, options.linear_probe_first(false));
+  CHECK(zero.test_logits.abs().max().item<double>() < 1e-6);
+}
+
+TEST_CASE("Fine-tuning keeps the encoder's BatchNorm statistics unless told to re-estimate them", "[eval][finetune]") {
+  const auto train = halves_set(128, 5), test = halves_set(64, 6);
+  const D::Normalization norm{{0.4f}, {0.25f}};
+  torch::manual_seed(0);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1).image_size(12));
+  const auto initial = snapshot(*encoder);
+  const auto changed = [&](bool statistics) {
+    int64_t count = 0;
+    for (const auto& item : ssl::module_state(*encoder)) {
+      const bool is_statistic = item.key().find("running_") != std::string::npos;
+      if (is_statistic == statistics && !torch::equal(item.value(), initial[item.key()])) ++count;
+    }
+    return count;
+  };
+  auto options = E::FineTuneOptions().epochs(1).batch_size(64);
+  E::fine_tune(*encoder, train, test, norm, torch::kCPU, options);
+  CHECK(changed(/*statistics=*/true) == 0);
+  CHECK(changed(/*statistics=*/false) > 0);
+  ssl::load_module_state(*encoder, initial, "test");
+  E::fine_tune(*encoder, train, test, norm, torch::kCPU, options.freeze_batch_norm(false));
+  CHECK(changed(/*statistics=*/true) > 0);
+}
+
 TEST_CASE("evaluate fine-tunes every label fraction from the checkpoint's weights and leaves them unchanged",
           "[eval][finetune]") {
   TempDir dir;

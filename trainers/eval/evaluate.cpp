@@ -61,6 +61,7 @@ void check_ranges(const EvalOptions& o) {
   positive("sgd-lr", o.sgd_learning_rate());
   at_least("sgd-batch-size", o.sgd_batch_size(), 1, "");
   at_least("finetune-epochs", o.finetune_epochs(), 0, " (0: automatic)");
+  positive("finetune-lr", o.finetune_learning_rate());
   positive("finetune-encoder-lr-scale", o.finetune_encoder_lr_scale());
   TORCH_CHECK_VALUE(o.finetune_crop_scale_min() > 0 && o.finetune_crop_scale_min() <= 1,
                     "finetune-crop-scale-min must be in (0, 1], got ", o.finetune_crop_scale_min());
@@ -196,9 +197,13 @@ FractionResult fraction_row(const EvalOptions& options, const Inputs& in, double
     load_module_state(*encoder, in.initial_encoder, "fine-tuning");  // every fraction starts from the same weights
     const auto fine_tune_options = FineTuneOptions()
                                        .epochs(options.finetune_epochs())
-                                       .learning_rate(options.sgd_learning_rate())
+                                       .learning_rate(options.finetune_learning_rate())
                                        .encoder_lr_scale(options.finetune_encoder_lr_scale())
                                        .crop(data::RandomResizedCropOptions().scale_min(options.finetune_crop_scale_min()))
+                                       .linear_probe_first(options.finetune_linear_probe_first())
+                                       .freeze_batch_norm(options.finetune_freeze_batch_norm() &&
+                                                          options.features() != Features::RandomInit)
+                                       .linear_probe(linear_options(options))
                                        .batch_size(options.sgd_batch_size())
                                        .seed(options.seed());
     row.epochs = fine_tune_epochs(fine_tune_options, row.train_size);

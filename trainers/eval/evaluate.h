@@ -70,16 +70,23 @@ struct EvalOptions {
   TORCH_ARG(double, knn_temperature) = 0.1;
   /// SgdAugment: epochs.
   TORCH_ARG(int64_t, sgd_epochs) = AugmentedProbeOptions().epochs();
-  /// SgdAugment and FineTune: peak learning rate (of the head).
+  /// SgdAugment: peak learning rate.
   TORCH_ARG(double, sgd_learning_rate) = AugmentedProbeOptions().learning_rate();
   /// SgdAugment and FineTune: images per step.
   TORCH_ARG(int64_t, sgd_batch_size) = AugmentedProbeOptions().batch_size();
   /// FineTune: epochs (0: the automatic schedule of `fine_tune_epochs`).
   TORCH_ARG(int64_t, finetune_epochs) = FineTuneOptions().epochs();
+  /// FineTune: peak learning rate of the head.
+  TORCH_ARG(double, finetune_learning_rate) = FineTuneOptions().learning_rate();
   /// FineTune: the encoder's learning rate as a multiple of the head's.
   TORCH_ARG(double, finetune_encoder_lr_scale) = FineTuneOptions().encoder_lr_scale();
   /// FineTune: the smallest crop area of the training views, as a fraction of the image.
   TORCH_ARG(double, finetune_crop_scale_min) = FineTuneOptions().crop().scale_min();
+  /// FineTune: start the head from the frozen encoder's linear probe (LP-FT); false: from zero.
+  TORCH_ARG(bool, finetune_linear_probe_first) = FineTuneOptions().linear_probe_first();
+  /// FineTune: keep the encoder's BatchNorm statistics as pretrained (its BatchNorm layers in eval mode); a
+  /// random-init encoder has none worth keeping, and re-estimates them.
+  TORCH_ARG(bool, finetune_freeze_batch_norm) = FineTuneOptions().freeze_batch_norm();
   /// Segmentation on data without masks: foreground = pixel value above this (0..255).
   TORCH_ARG(int64_t, mask_threshold) = 25;
   /// Segmentation: training images whose pixels fit the probe.

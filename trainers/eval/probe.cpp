@@ -96,6 +96,8 @@ struct HeadTraining {
   double learning_rate, encoder_learning_rate, momentum;
   data::RandomResizedCropOptions crop;
   uint64_t seed;
+  const LinearClassifier* start = nullptr;  // the probe the head starts from; null: a zero head
+  bool freeze_batch_norm = false;           // when fine-tuning: the encoder's BatchNorm layers in eval mode
 };
 
 void check_head_training(const data::ImageSet& train, const data::ImageSet& test, const HeadTraining& t,
@@ -108,19 +110,38 @@ void check_head_training(const data::ImageSet& train, const data::ImageSet& test
   data::validate(t.crop, what);
 }
 
+// The variance floor of a head started from `probe`: the square of the floor the probe added to its standard
+// deviations (1e-6 of the largest), so that the head standardizes small features as the probe did.
+double probe_epsilon(const LinearClassifier& probe) {
+  return std::max(std::pow(1e-6 * probe.stddev.max().item<double>(), 2.0), 1e-30);
+}
+
 // A linear layer behind a BatchNorm without affine parameters. Its test-time statistics are the cumulative average
-// over all training batches on a frozen encoder (momentum none), the usual running average when fine-tuning.
+// over all training batches on a frozen encoder (momentum none), the usual running average when fine-tuning. A head
+// started from a linear probe takes the probe's weights and its standardization as the running statistics; else
+// it starts at zero.
 struct LinearHead {
   torch::nn::BatchNorm1d standardize{nullptr};
   torch::nn::Linear linear{nullptr};
 
-  LinearHead(int64_t dim, int64_t classes, bool fine_tune, torch::Device device)
-      : standardize(torch::nn::BatchNorm1dOptions(dim).affine(false).momentum(
-            fine_tune ? c10::optional<double>(0.1) : c10::nullopt)),
+  LinearHead(int64_t dim, int64_t classes, bool fine_tune, const LinearClassifier* start, torch::Device device)
+      : standardize(torch::nn::BatchNorm1dOptions(dim)
+                        .affine(false)
+                        .momentum(fine_tune ? c10::optional<double>(0.1) : c10::nullopt)
+                        .eps(start != nullptr ? probe_epsilon(*start) : 1e-5)),
         linear(dim, classes) {
     torch::NoGradGuard no_grad;  // zero start: on frozen features the fit is convex and needs no random draw
-    linear->weight.zero_();
-    linear->bias.zero_();
+    if (start != nullptr) {
+      TORCH_CHECK(start->weight.sizes() == std::vector<int64_t>({dim, classes}), "linear head: the starting probe's ",
+                  "weights are ", start->weight.sizes(), ", expected [", dim, ", ", classes, "]");
+      linear->weight.copy_(start->weight.t());
+      linear->bias.copy_(start->bias);
+      standardize->running_mean.copy_(start->mean);
+      standardize->running_var.copy_(start->stddev.square());
+    } else {
+      linear->weight.zero_();
+      linear->bias.zero_();
+    }
     standardize->to(device);
     linear->to(device);
   }
@@ -171,9 +192,14 @@ LinearProbeResult train_linear_head(EncoderImpl& encoder, const data::ImageSet& 
   const int64_t n = train.size(), classes = std::max(train.labels.max().item<int64_t>(),
                                                      test.labels.max().item<int64_t>()) + 1;
   const data::Augmentation augment({t.crop, data::HorizontalFlipOptions()}, norm);
-  LinearHead head(encoder.feature_dim(), classes, fine_tune, device);
+  LinearHead head(encoder.feature_dim(), classes, fine_tune, t.start, device);
   encoder.to(device);
   encoder.train(fine_tune);
+  if (fine_tune && t.freeze_batch_norm) {
+    for (const auto& module : encoder.modules(/*include_self=*/false)) {
+      if (is_batch_norm(*module)) module->eval();
+    }
+  }
   auto optimizer = head_optimizer(head, encoder, t);
   const int64_t total_steps = t.epochs * ((n + t.batch_size - 1) / t.batch_size);
   const auto images = train.images.contiguous();
@@ -350,11 +376,24 @@ LinearProbeResult fine_tune(EncoderImpl& encoder, const data::ImageSet& train, c
                             const data::Normalization& norm, torch::Device device, const FineTuneOptions& options) {
   TORCH_CHECK(std::isfinite(options.encoder_lr_scale()) && options.encoder_lr_scale() > 0,
               "fine-tuning: the encoder's learning-rate scale must be finite and > 0, got ", options.encoder_lr_scale());
-  return train_linear_head(encoder, train, test, norm, device,
-                           HeadTraining{fine_tune_epochs(options, train.size()), options.batch_size(),
-                                        options.learning_rate(), options.learning_rate() * options.encoder_lr_scale(),
-                                        options.momentum(), options.crop(), options.seed()},
-                           "fine-tuning");
+  HeadTraining training{fine_tune_epochs(options, train.size()),
+                        options.batch_size(),
+                        options.learning_rate(),
+                        options.learning_rate() * options.encoder_lr_scale(),
+                        options.momentum(),
+                        options.crop(),
+                        options.seed()};
+  training.freeze_batch_norm = options.freeze_batch_norm();
+  LinearClassifier probe;
+  if (options.linear_probe_first()) {
+    TORCH_CHECK(train.labelled() && test.labelled(), "fine-tuning: train and test images need labels");
+    const int64_t classes =
+        std::max(train.labels.max().item<int64_t>(), test.labels.max().item<int64_t>()) + 1;
+    probe = fit_linear_classifier(extract_features(encoder, train.images, norm, device), train.labels, classes,
+                                  options.linear_probe());
+    training.start = &probe;
+  }
+  return train_linear_head(encoder, train, test, norm, device, training, "fine-tuning");
 }
 
 }  // namespace ssl::eval

@@ -111,7 +111,8 @@ struct AugmentedProbeOptions {
 /// Fine-tuning, the semi-supervised protocol of SimCLR (Chen et al. 2020, appendix B.5) and of VISSL / MMSelfSup's
 /// benchmarks: the encoder and a linear head (behind a BatchNorm without affine parameters, as the augmented probe)
 /// trained end to end on random-resized-crop + flip views of the labelled images, Nesterov SGD with a cosine
-/// learning rate, the encoder at a fraction of the head's rate, no weight decay.
+/// learning rate, the encoder at a fraction of the head's rate, no weight decay; by default the head starts from
+/// the linear probe and the encoder's BatchNorm statistics stay as pretrained.
 struct FineTuneOptions {
   /// Passes over the labelled images; 0: min(60, max(2, ceil(120000 / N))) for N images, so that 1% of
   /// Fashion-MNIST trains 60 epochs (SimCLR's 1% schedule), 10% 20 and 100% 2.
@@ -119,15 +120,26 @@ struct FineTuneOptions {
   /// Images per step.
   TORCH_ARG(int64_t, batch_size) = 256;
   /// Peak learning rate of the head, decayed to 0 by a cosine.
-  TORCH_ARG(double, learning_rate) = 0.1;
+  TORCH_ARG(double, learning_rate) = 0.01;
   /// The encoder's learning rate as a multiple of the head's.
   TORCH_ARG(double, encoder_lr_scale) = 0.1;
   /// Nesterov momentum.
   TORCH_ARG(double, momentum) = 0.9;
-  /// The crop of the training views.
-  TORCH_ARG(data::RandomResizedCropOptions, crop) = {};
+  /// The crop of the training views: at least 80% of the image, as smaller crops of 28-pixel images cost
+  /// fine-tuning 2-5 points (docs/results.md).
+  TORCH_ARG(data::RandomResizedCropOptions, crop) = data::RandomResizedCropOptions().scale_min(0.8);
   /// Seed of the view draws and the batch order.
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Start the head from the linear probe of the frozen encoder (its weights, its standardization as the head
+  /// BatchNorm's running statistics): linear probing then fine-tuning, LP-FT (Kumar et al. 2022), so the encoder's
+  /// first updates follow a fitted head instead of a zero one; false: a zero head.
+  TORCH_ARG(bool, linear_probe_first) = true;
+  /// The linear probe that starts the head.
+  TORCH_ARG(LinearProbeOptions, linear_probe) = {};
+  /// Keep the encoder's BatchNorm statistics as pretrained: its BatchNorm layers run in eval mode while all weights,
+  /// their affine ones included, train. The statistics of a few hundred labelled images' views would otherwise
+  /// replace those of the pretraining data under the head.
+  TORCH_ARG(bool, freeze_batch_norm) = true;
 };
 
 /// The epochs `fine_tune` trains on `train_size` images: `options.epochs()`, or the automatic schedule when it is 0.
