@@ -67,6 +67,16 @@ void to_channels_last(torch::nn::Module& module);
 /// Whether `module` is a BatchNorm1d, 2d or 3d layer.
 bool is_batch_norm(const torch::nn::Module& module);
 
+/// A module that holds BatchNorm layers as members (outside any Sequential) and lets them be swapped by child
+/// name, so that synchronized BatchNorm can take them over; its forward runs whatever the child now is.
+class BatchNormMembers {
+ public:
+  virtual ~BatchNormMembers() = default;
+  /// Replaces the BatchNorm child `name` by `replacement`, a module with `forward(Tensor) -> Tensor` that keeps
+  /// the replaced layer's parameters and buffers under the same names.
+  virtual void replace_batch_norm(const std::string& name, torch::nn::AnyModule replacement) = 0;
+};
+
 /// Names accepted by `make_encoder`, in registration order.
 std::vector<std::string> encoder_names();
 

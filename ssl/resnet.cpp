@@ -24,6 +24,25 @@ int64_t add_stage(nn::Sequential& body, int64_t in_planes, int64_t planes, int64
   return in_planes;
 }
 
+// A BatchNorm2d registered as `name` of `block`, held for its forward.
+nn::AnyModule batch_norm_member(nn::Module& block, const std::string& name, int64_t channels) {
+  return nn::AnyModule(block.register_module(name, nn::BatchNorm2d(channels)));
+}
+
+// Swaps the member `name` (one of `members`, named bn1, bn2, ...) of `block` for `replacement`.
+void replace_member(nn::Module& block, std::initializer_list<nn::AnyModule*> members, const std::string& name,
+                    nn::AnyModule replacement) {
+  int64_t index = 1;
+  for (nn::AnyModule* member : members) {
+    if (name == "bn" + std::to_string(index++)) {
+      block.replace_module(name, replacement.ptr());
+      *member = std::move(replacement);
+      return;
+    }
+  }
+  TORCH_CHECK(false, block.name(), " has no BatchNorm member '", name, "' (it has bn1..bn", members.size(), ")");
+}
+
 }  // namespace
 
 std::string resolve_stem(const std::string& stem, int64_t image_size, const std::string& name) {
@@ -36,28 +55,36 @@ std::string resolve_stem(const std::string& stem, int64_t image_size, const std:
 BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
     : conv1_(register_module("conv1", conv_same(in_planes, planes, 3, stride))),
       conv2_(register_module("conv2", conv_same(planes, planes, 3, 1))),
-      bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
-      bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
+      bn1_(batch_norm_member(*this, "bn1", planes)),
+      bn2_(batch_norm_member(*this, "bn2", planes)),
       shortcut_(register_module("shortcut", detail::projection_shortcut(in_planes, planes, stride))) {}
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
-  return residual_sum(bn2_->forward(conv2_->forward(out)), shortcut_, x);
+  auto out = torch::relu(bn1_.forward(conv1_->forward(x)));
+  return residual_sum(bn2_.forward(conv2_->forward(out)), shortcut_, x);
+}
+
+void BasicBlockImpl::replace_batch_norm(const std::string& name, nn::AnyModule replacement) {
+  replace_member(*this, {&bn1_, &bn2_}, name, std::move(replacement));
 }
 
 BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride)
     : conv1_(register_module("conv1", conv_same(in_planes, planes, 1, 1))),
       conv2_(register_module("conv2", conv_same(planes, planes, 3, stride))),
       conv3_(register_module("conv3", conv_same(planes, planes * kExpansion, 1, 1))),
-      bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
-      bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
-      bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
+      bn1_(batch_norm_member(*this, "bn1", planes)),
+      bn2_(batch_norm_member(*this, "bn2", planes)),
+      bn3_(batch_norm_member(*this, "bn3", planes * kExpansion)),
       shortcut_(register_module("shortcut", detail::projection_shortcut(in_planes, planes * kExpansion, stride))) {}
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
-  out = torch::relu(bn2_->forward(conv2_->forward(out)));
-  return residual_sum(bn3_->forward(conv3_->forward(out)), shortcut_, x);
+  auto out = torch::relu(bn1_.forward(conv1_->forward(x)));
+  out = torch::relu(bn2_.forward(conv2_->forward(out)));
+  return residual_sum(bn3_.forward(conv3_->forward(out)), shortcut_, x);
+}
+
+void BottleneckImpl::replace_batch_norm(const std::string& name, nn::AnyModule replacement) {
+  replace_member(*this, {&bn1_, &bn2_, &bn3_}, name, std::move(replacement));
 }
 
 ResNetImpl::ResNetImpl(const EncoderOptions& options_, const Layout& layout, const std::string& name)

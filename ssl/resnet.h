@@ -6,34 +6,38 @@
 namespace ssl {
 
 /// Basic residual block of ResNet-18/34: two conv3x3+BN with an identity or 1x1-conv+BN shortcut.
-class BasicBlockImpl : public torch::nn::Module {
+class BasicBlockImpl : public torch::nn::Module, public BatchNormMembers {
  public:
   /// Output channels of a basic block per `planes`.
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
   /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
   torch::Tensor forward(const torch::Tensor& x);
+  /// Replaces "bn1" or "bn2".
+  void replace_batch_norm(const std::string& name, torch::nn::AnyModule replacement) override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::AnyModule bn1_, bn2_;
   torch::nn::Sequential shortcut_{nullptr};
 };
 TORCH_MODULE(BasicBlock);
 
 /// Bottleneck block of ResNet-50 (torchvision's v1.5: the stride on the 3x3 convolution): conv1x1 to `planes`,
 /// conv3x3, conv1x1 to 4 * `planes`, each followed by BN, with an identity or 1x1-conv+BN shortcut.
-class BottleneckImpl : public torch::nn::Module {
+class BottleneckImpl : public torch::nn::Module, public BatchNormMembers {
  public:
   /// Output channels of a bottleneck block per `planes`.
   static constexpr int64_t kExpansion = 4;
   BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride);
   /// relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x)).
   torch::Tensor forward(const torch::Tensor& x);
+  /// Replaces "bn1", "bn2" or "bn3".
+  void replace_batch_norm(const std::string& name, torch::nn::AnyModule replacement) override;
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  torch::nn::AnyModule bn1_, bn2_, bn3_;
   torch::nn::Sequential shortcut_{nullptr};
 };
 TORCH_MODULE(Bottleneck);

@@ -166,9 +166,21 @@ int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Mod
         ++replaced;
       }
     }
+    for (const auto& module : root->modules()) {
+      auto* members = dynamic_cast<BatchNormMembers*>(module.get());
+      if (members == nullptr) continue;
+      for (const auto& child : module->named_children()) {
+        SyncBatchNorm sync = take_over<torch::nn::BatchNorm1dImpl>(child.value(), group);
+        if (!sync) sync = take_over<torch::nn::BatchNorm2dImpl>(child.value(), group);
+        if (!sync) sync = take_over<torch::nn::BatchNorm3dImpl>(child.value(), group);
+        if (!sync) continue;
+        members->replace_batch_norm(child.key(), torch::nn::AnyModule(sync));
+        ++replaced;
+      }
+    }
     for (const auto& item : root->named_modules()) {
       TORCH_CHECK(!is_batch_norm(*item.value()), "cannot synchronize BatchNorm '", item.key(), "' of ", root->name(),
-                  ": only BatchNorm layers held in a Sequential can be replaced");
+                  ": only BatchNorm layers held in a Sequential or by an ssl::BatchNormMembers module can be replaced");
     }
   }
   return replaced;

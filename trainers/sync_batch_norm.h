@@ -41,9 +41,9 @@ class SyncBatchNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SyncBatchNorm);
 
-/// Replaces every BatchNorm layer held in a Sequential inside `modules` by a SyncBatchNorm over `group`;
-/// returns how many were replaced. Throws naming the first BatchNorm layer that is not in a Sequential
-/// (a module member cannot be swapped from outside).
+/// Replaces every BatchNorm layer inside `modules` that is held in a Sequential or by an `ssl::BatchNormMembers`
+/// module (the ResNet blocks) by a SyncBatchNorm over `group`; returns how many were replaced. Throws naming the
+/// first BatchNorm layer held otherwise (a plain module member cannot be swapped from outside).
 int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Module>>& modules,
                                 const std::shared_ptr<ProcessGroup>& group);
 
