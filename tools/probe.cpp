@@ -41,8 +41,8 @@ void add_head_training_options(po::options_description& description, const eval:
       ("sgd-batch-size", po::value<int64_t>()->default_value(defaults.sgd_batch_size()),
        "sgd-augment and finetune: batch size")
       ("finetune-epochs", po::value<int64_t>()->default_value(defaults.finetune_epochs()),
-       "finetune: epochs (0: min(60, max(2, ceil(120000 / labelled images))): 60 at 1% of Fashion-MNIST, 20 at "
-       "10%, 2 at 100%)")
+       "finetune: epochs (0: min(60, max(10, ceil(360000 / labelled images))): 60 at 1% and 10% of "
+       "Fashion-MNIST, 10 at 100%)")
       ("finetune-lr", real(defaults.finetune_learning_rate()), "finetune: peak learning rate of the head")
       ("finetune-encoder-lr-scale", real(defaults.finetune_encoder_lr_scale()),
        "finetune: the encoder's learning rate as a multiple of --finetune-lr")

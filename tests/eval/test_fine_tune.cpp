@@ -47,13 +47,14 @@ ssl::TensorDict snapshot(ssl::EncoderImpl& encoder) {
 
 }  // namespace
 
-TEST_CASE("Fine-tuning's automatic schedule: 60 epochs at 600 images, 20 at 6000, 2 at 60000", "[eval][finetune]") {
+TEST_CASE("Fine-tuning's automatic schedule: 60 epochs at 600 and 6000 images, 10 at 60000", "[eval][finetune]") {
   const E::FineTuneOptions automatic;
   CHECK(E::fine_tune_epochs(automatic, 600) == 60);
-  CHECK(E::fine_tune_epochs(automatic, 6000) == 20);
-  CHECK(E::fine_tune_epochs(automatic, 60000) == 2);
+  CHECK(E::fine_tune_epochs(automatic, 6000) == 60);
+  CHECK(E::fine_tune_epochs(automatic, 7200) == 50);
+  CHECK(E::fine_tune_epochs(automatic, 60000) == 10);
   CHECK(E::fine_tune_epochs(automatic, 10) == 60);
-  CHECK(E::fine_tune_epochs(automatic, 1000000) == 2);
+  CHECK(E::fine_tune_epochs(automatic, 1000000) == 10);
   CHECK(E::fine_tune_epochs(E::FineTuneOptions().epochs(7), 600) == 7);
   CHECK(error_message([] { E::fine_tune_epochs(E::FineTuneOptions().epochs(-1), 600); }) ==
         "fine-tuning: epochs must be >= 0 (0: automatic), got -1");

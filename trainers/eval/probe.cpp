@@ -369,7 +369,7 @@ int64_t fine_tune_epochs(const FineTuneOptions& options, int64_t train_size) {
   TORCH_CHECK(options.epochs() >= 0, "fine-tuning: epochs must be >= 0 (0: automatic), got ", options.epochs());
   TORCH_CHECK(train_size > 0, "fine-tuning: no training images");
   if (options.epochs() > 0) return options.epochs();
-  return std::clamp<int64_t>((120000 + train_size - 1) / train_size, 2, 60);
+  return std::clamp<int64_t>((360000 + train_size - 1) / train_size, 10, 60);
 }
 
 LinearProbeResult fine_tune(EncoderImpl& encoder, const data::ImageSet& train, const data::ImageSet& test,

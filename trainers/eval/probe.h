@@ -114,8 +114,8 @@ struct AugmentedProbeOptions {
 /// learning rate, the encoder at a fraction of the head's rate, no weight decay; by default the head starts from
 /// the linear probe and the encoder's BatchNorm statistics stay as pretrained.
 struct FineTuneOptions {
-  /// Passes over the labelled images; 0: min(60, max(2, ceil(120000 / N))) for N images, so that 1% of
-  /// Fashion-MNIST trains 60 epochs (SimCLR's 1% schedule), 10% 20 and 100% 2.
+  /// Passes over the labelled images; 0: min(60, max(10, ceil(360000 / N))) for N images, so that 1% and 10% of
+  /// Fashion-MNIST train 60 epochs (SimCLR's 1% schedule) and 100% trains 10.
   TORCH_ARG(int64_t, epochs) = 0;
   /// Images per step.
   TORCH_ARG(int64_t, batch_size) = 256;
