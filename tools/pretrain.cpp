@@ -363,9 +363,9 @@ int report(const trainers::PretrainOptions& options, const trainers::PretrainRes
                  static_cast<long long>(result.steps), result.checkpoint.c_str(), options.loop().out_dir().c_str());
     return 128 + result.signal;
   }
-  std::printf("pretrained %s/%s on %s: %lld epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f, %s",
-              options.method().c_str(), options.encoder().c_str(), result.device.c_str(),
-              static_cast<long long>(result.epochs), static_cast<long long>(result.steps), result.seconds,
+  std::printf("pretrained %s/%s on %s: %.2f epochs, %lld steps in %.0f s, %.0f img/s, loss %.4f, %s",
+              options.method().c_str(), options.encoder().c_str(), result.device.c_str(), result.epochs,
+              static_cast<long long>(result.steps), result.seconds,
               result.images_per_second, result.final_loss, result.precision.c_str());
   if (result.knn_accuracy >= 0) std::printf(", kNN %.2f%%", 100 * result.knn_accuracy);
   if (result.resumed_from_step > 0) std::printf(", resumed at step %lld", static_cast<long long>(result.resumed_from_step));

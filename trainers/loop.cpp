@@ -411,7 +411,6 @@ PretrainResult Trainer::run() {
   bool stop = step_ >= total_steps_ || budget_reached(0);
   method_.train(true);
   for (int64_t epoch = step_ / steps_per_epoch_; epoch < options_.epochs() && !stop; ++epoch) {
-    result_.epochs = epoch + 1;
     loader_.start_epoch(epoch, step_ - epoch * steps_per_epoch_);
     while (auto batch = loader_.next()) {
       StepRecord record = step(*batch, epoch);
@@ -438,6 +437,7 @@ PretrainResult Trainer::finish() {
   if (last_checkpoint_step_ != step_) checkpoint();
   if (writer_) plot_metrics(metrics_path_, (std::filesystem::path(options_.out_dir()) / "metrics.png").string());
   result_.steps = step_;
+  result_.epochs = static_cast<double>(step_) / static_cast<double>(steps_per_epoch_);
   result_.seconds = seconds_since(start_);
   result_.images_per_second =
       static_cast<double>(step_ * global_batch_ - images_before_) / std::max(result_.seconds, 1e-9);

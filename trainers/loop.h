@@ -55,8 +55,8 @@ void validate(const LoopOptions& options);
 struct PretrainResult {
   /// Path of the final checkpoint.
   std::string checkpoint;
-  /// Epochs started (the last may be partial when a budget ended the run).
-  int64_t epochs = 0;
+  /// Epochs done: optimizer steps / steps per epoch (fractional when a budget ended an epoch).
+  double epochs = 0;
   /// Optimizer steps taken.
   int64_t steps = 0;
   /// Mean loss over the last logged window.

@@ -25,7 +25,7 @@ launch)
     >"$work/dist-$case.out" 2>"$work/dist-$case.err" || fail "launch exited with $?"
   # 256 images, global batch 2 x 32: 4 steps; one report line, one metrics row per step (rank 0 only).
   [ "$(wc -l <"$work/dist-$case.out")" -eq 1 ] || fail "expected one report line"
-  grep -Eq '^pretrained simclr/convnet-w on cpu: 1 epochs, 4 steps' "$work/dist-$case.out" || fail "unexpected report"
+  grep -Eq '^pretrained simclr/convnet-w on cpu: 1\.00 epochs, 4 steps' "$work/dist-$case.out" || fail "unexpected report"
   [ "$(wc -l <"$run/metrics.jsonl")" -eq 4 ] || fail "metrics.jsonl has $(wc -l <"$run/metrics.jsonl") rows, expected 4"
   [ -s "$run/checkpoint.pt" ] && [ -s "$run/options.ini" ] || fail "no checkpoint or options.ini"
   ! grep -Eq '^(rank|world-size|master-port) ' "$run/options.ini" || fail "options.ini records where a rank sits"

@@ -28,7 +28,8 @@ step=$(sed -E 's/.* at step ([0-9]+):.*/\1/' "$work/sigterm.err")
   --max-iterations 20 --threads 1 --json || fail "the checkpoint does not load"
 "$here/expect.sh" 1 "^sslkit: error: cannot resume '$run': lr is 0.5 here but 0.002 in the interrupted run" -- \
   "$sslkit" pretrain --resume "$run" --lr 0.5 || fail "a changed --lr was accepted"
-"$here/expect.sh" 0 "pretrained simclr/convnet-w on cpu: 1 epochs, $((step + 2)) steps .*resumed at step $step," -- \
+epochs=$(awk -v steps=$((step + 2)) 'BEGIN { printf "%.2f", steps / 8 }')  # 512 images in batches of 64
+"$here/expect.sh" 0 "pretrained simclr/convnet-w on cpu: $epochs epochs, $((step + 2)) steps .*resumed at step $step," -- \
   "$sslkit" pretrain --resume "$run" --max-steps $((step + 2)) || fail "resume did not finish the run"
 # The interrupted run's options.ini says quiet=true; --quiet=false turns the progress line back on.
 "$sslkit" pretrain --resume "$run" --max-steps $((step + 3)) --quiet=false >"$work/sigterm.out" 2>"$work/sigterm.err" ||
