@@ -86,7 +86,8 @@ int apply_threads(const po::variables_map& vm) {
 void add_source_options(po::options_description& description) {
   description.add_options()
       ("image-size", po::value<int64_t>()->default_value(0),
-       "image folders: side of the square images in pixels (0: the first image's size)")
+       "image folders: side of the square images in pixels (0: the first image's size; IDX and .h5 data refuse "
+       "any other than their own)")
       ("channels", po::value<int64_t>()->default_value(0), "image folders: 1 (gray) or 3 (color); 0: as the first image")
       ("fit", po::value<std::string>()->default_value("resize"),
        "image folders: resize (stretch) | crop (scale the shorter side, take the center)")

@@ -221,14 +221,32 @@ ResolvedSpec resolve_spec(const std::string& spec, Split split) {
   return {SpecKind::Hdf5, spec};
 }
 
+namespace {
+
+// IDX and HDF5 images keep the size and channels they were written with: a different request is refused, not
+// ignored.
+std::shared_ptr<const Source> check_stored_shape(std::shared_ptr<const Source> source, const std::string& spec,
+                                                 const SourceOptions& options) {
+  TORCH_CHECK(options.image_size() == 0 ||
+                  (source->height() == options.image_size() && source->width() == options.image_size()),
+              "data '", spec, "' holds ", source->height(), "x", source->width(), " images, not ", options.image_size(),
+              "x", options.image_size(), ": only image folders are resized (image size 0 keeps the stored size)");
+  TORCH_CHECK(options.channels() == 0 || source->channels() == options.channels(), "data '", spec, "' holds ",
+              source->channels(), "-channel images, not ", options.channels(),
+              ": only image folders are converted (channels 0 keep the stored ones)");
+  return source;
+}
+
+}  // namespace
+
 std::shared_ptr<const Source> open_source(const std::string& spec, Split split, const SourceOptions& options) {
   const ResolvedSpec resolved = resolve_spec(spec, split);
   switch (resolved.kind) {
     case SpecKind::Idx:
-      return std::make_shared<MemorySource>(load_mnist_folder(resolved.path, split));
+      return check_stored_shape(std::make_shared<MemorySource>(load_mnist_folder(resolved.path, split)), spec, options);
     case SpecKind::Hdf5:
 #ifdef SSLKIT_WITH_HDF5
-      return std::make_shared<Hdf5Source>(resolved.path, options.hdf5_cache_bytes());
+      return check_stored_shape(std::make_shared<Hdf5Source>(resolved.path, options.hdf5_cache_bytes()), spec, options);
 #else
       TORCH_CHECK(false, "data '", spec, "': sslkit was built without HDF5 support (configure with -DSSLKIT_WITH_HDF5=ON)");
 #endif

@@ -77,7 +77,8 @@ enum class OnBadImage { Skip, Fail };
 /// How images of another size are brought to the target size.
 enum class Fit { Resize, Crop };
 
-/// How an image folder is decoded (ignored by IDX and HDF5 sources, whose images have one size already).
+/// How an image folder is decoded. IDX and HDF5 images keep their stored size and channels: those sources refuse
+/// an `image_size` or `channels` other than 0 or the stored one.
 struct SourceOptions {
   /// Side of the square output images in pixels; 0 keeps the first readable image's height and width.
   TORCH_ARG(int64_t, image_size) = 0;

@@ -67,6 +67,13 @@ TEST_CASE("open_source detects IDX folders and names what a spec lacks", "[data]
   const auto source = D::open_source(dir.str(), D::Split::Train);
   CHECK(source->size() == 6);
   CHECK(torch::equal(D::materialize(*source).images, set.images));
+  CHECK(D::open_source(dir.str(), D::Split::Train, D::SourceOptions().image_size(4).channels(1))->size() == 6);
+  CHECK(error_message([&] { D::open_source(dir.str(), D::Split::Train, D::SourceOptions().image_size(8)); }) ==
+        "data '" + dir.str() +
+            "' holds 4x4 images, not 8x8: only image folders are resized (image size 0 keeps the stored size)");
+  CHECK(error_message([&] { D::open_source(dir.str(), D::Split::Train, D::SourceOptions().channels(3)); }) ==
+        "data '" + dir.str() + "' holds 1-channel images, not 3: only image folders are converted (channels 0 keep "
+                               "the stored ones)");
 
   CHECK(error_message([&] { D::open_source(dir.file("missing"), D::Split::Train); }) ==
         "data '" + dir.file("missing") +
