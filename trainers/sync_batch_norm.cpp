@@ -143,6 +143,15 @@ SyncBatchNorm take_over(const std::shared_ptr<torch::nn::Module>& module, const 
                        group);
 }
 
+// A SyncBatchNorm taking over `module` when it is a BatchNorm of any dimension, else null.
+SyncBatchNorm take_over_batch_norm(const std::shared_ptr<torch::nn::Module>& module,
+                                   const std::shared_ptr<ProcessGroup>& group) {
+  SyncBatchNorm sync = take_over<torch::nn::BatchNorm1dImpl>(module, group);
+  if (!sync) sync = take_over<torch::nn::BatchNorm2dImpl>(module, group);
+  if (!sync) sync = take_over<torch::nn::BatchNorm3dImpl>(module, group);
+  return sync;
+}
+
 }  // namespace
 
 int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Module>>& modules,
@@ -150,32 +159,24 @@ int64_t convert_sync_batch_norm(const std::vector<std::shared_ptr<torch::nn::Mod
   int64_t replaced = 0;
   for (const auto& root : modules) {
     for (const auto& module : root->modules()) {
-      auto* sequential = module->as<torch::nn::SequentialImpl>();
-      if (sequential == nullptr) continue;
-      int64_t index = 0;
-      for (auto it = sequential->begin(); it != sequential->end(); ++it, ++index) {
-        const auto held = it->ptr();
-        SyncBatchNorm sync = take_over<torch::nn::BatchNorm1dImpl>(held, group);
-        if (!sync) sync = take_over<torch::nn::BatchNorm2dImpl>(held, group);
-        if (!sync) sync = take_over<torch::nn::BatchNorm3dImpl>(held, group);
-        if (!sync) continue;
-        // The Sequential's forward runs its AnyModule list; its children (names "0", "1", ...) serve
-        // parameters() and state dicts: both must hold the replacement.
-        *it = torch::nn::AnyModule(sync);
-        sequential->replace_module(std::to_string(index), sync);
-        ++replaced;
-      }
-    }
-    for (const auto& module : root->modules()) {
-      auto* members = dynamic_cast<BatchNormMembers*>(module.get());
-      if (members == nullptr) continue;
-      for (const auto& child : module->named_children()) {
-        SyncBatchNorm sync = take_over<torch::nn::BatchNorm1dImpl>(child.value(), group);
-        if (!sync) sync = take_over<torch::nn::BatchNorm2dImpl>(child.value(), group);
-        if (!sync) sync = take_over<torch::nn::BatchNorm3dImpl>(child.value(), group);
-        if (!sync) continue;
-        members->replace_batch_norm(child.key(), torch::nn::AnyModule(sync));
-        ++replaced;
+      if (auto* sequential = module->as<torch::nn::SequentialImpl>()) {
+        int64_t index = 0;
+        for (auto it = sequential->begin(); it != sequential->end(); ++it, ++index) {
+          const SyncBatchNorm sync = take_over_batch_norm(it->ptr(), group);
+          if (!sync) continue;
+          // The Sequential's forward runs its AnyModule list; its children (names "0", "1", ...) serve
+          // parameters() and state dicts: both must hold the replacement.
+          *it = torch::nn::AnyModule(sync);
+          sequential->replace_module(std::to_string(index), sync);
+          ++replaced;
+        }
+      } else if (auto* members = dynamic_cast<BatchNormMembers*>(module.get())) {
+        for (const auto& child : module->named_children()) {
+          const SyncBatchNorm sync = take_over_batch_norm(child.value(), group);
+          if (!sync) continue;
+          members->replace_batch_norm(child.key(), torch::nn::AnyModule(sync));
+          ++replaced;
+        }
       }
     }
     for (const auto& item : root->named_modules()) {
