@@ -80,12 +80,15 @@ Encoder make_encoder(const std::string& name, const EncoderOptions& options) {
 
 void to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& tensor : module.parameters()) {
-    if (tensor.dim() == 4) tensor.set_data(tensor.contiguous(torch::MemoryFormat::ChannelsLast));
-  }
-  for (auto& tensor : module.buffers()) {
-    if (tensor.dim() == 4) tensor.set_data(tensor.contiguous(torch::MemoryFormat::ChannelsLast));
-  }
+  // A fresh channels-last copy, not `contiguous(ChannelsLast)`: that returns a tensor with a size-1 dimension
+  // (a 1-channel stem, every 1x1 and depthwise weight) unchanged because its NCHW strides also pass as
+  // channels-last, and the convolution then picks NCHW for it and for everything after it.
+  const auto restride = [](torch::Tensor& tensor) {
+    if (tensor.dim() != 4) return;
+    tensor.set_data(torch::empty_like(tensor, tensor.options(), torch::MemoryFormat::ChannelsLast).copy_(tensor));
+  };
+  for (auto& tensor : module.parameters()) restride(tensor);
+  for (auto& tensor : module.buffers()) restride(tensor);
 }
 
 bool is_batch_norm(const torch::nn::Module& module) {

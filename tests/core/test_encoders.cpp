@@ -69,6 +69,28 @@ TEST_CASE("Channels-last encoders compute what NCHW ones do, and train with chan
   }
 }
 
+TEST_CASE("Channels-last weights have channels-last strides even where a dimension is 1, so convolutions run NHWC",
+          "[core][encoders]") {
+  // `contiguous(ChannelsLast)` leaves a [C, 1, k, k] stem, a 1x1 or a depthwise weight with its NCHW strides (they
+  // pass as channels-last too); the convolution then computes NCHW, and EfficientNet, built only from such
+  // weights, ran 2.6x slower on 28x28 images. Its first convolution decides the layout of everything after it.
+  for (const auto& name : ssl::encoder_names()) {
+    INFO(name);
+    const int64_t size = name.rfind("efficientnet", 0) == 0 ? 64 : 28;
+    auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(1).image_size(size));
+    for (const auto& p : encoder->named_parameters()) {
+      if (p.value().dim() != 4) continue;
+      INFO(p.key());
+      CHECK(p.value().strides() == torch::empty(p.value().sizes(), torch::MemoryFormat::ChannelsLast).strides());
+    }
+    if (name.rfind("vit", 0) == 0) continue;  // a ViT's only convolution is its patch embedding
+    torch::NoGradGuard no_grad;
+    const auto map = encoder->feature_map(torch::randn({2, 1, size, size}));
+    REQUIRE(map.size(2) > 1);
+    CHECK(map.suggest_memory_format() == torch::MemoryFormat::ChannelsLast);
+  }
+}
+
 TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
   CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
                     Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, convnet-x, resnet18"));
