@@ -287,6 +287,7 @@ TEST_CASE("sync_batch_norm over 2 ranks equals BatchNorm over the concatenated b
 // tolerance is 13x the largest of these; a wrong gradient scale (averaging twice halves the step) differs by 0.5.
 constexpr double kLossTolerance = 1e-5;
 constexpr double kStepTolerance = 2e-3;
+constexpr double kBatchNormImplementationTolerance = 2e-2;
 // The methods whose loss is a batch statistic of gathered embeddings (barlow, vicreg) or that run SyncBatchNorm in
 // their heads sum in another order over 2 ranks: the first loss measured up to 8.0e-6 relative off (barlow;
 // byol 0, simsiam 2.3e-7, vicreg 8.4e-8) and the step up to 5.5e-5 (2026-12-01). 1e-4 is 12x the largest.
@@ -307,13 +308,19 @@ TEST_CASE("simclr, 2 ranks x 16 images with global negatives = 1 process x 32: s
 TEST_CASE("simclr with SyncBatchNorm, 2 ranks x 16 = 1 process x 32 with BatchNorm: same loss, step and statistics",
           "[trainers][distributed]") {
   SingleThread single_thread;
-  TempDir one, two;
+  TempDir one, synced, two;
   const auto single = train_simclr(1, 32, /*plain_encoder=*/false, /*sync_bn=*/false, one.str());
+  const auto single_synced = train_simclr(1, 32, false, true, synced.str());
   const auto ranks = train_simclr(2, 16, false, true, two.str());
   REQUIRE(ranks.losses.size() == 1);
   CHECK(ranks.losses[0] == Approx(single.losses[0]).epsilon(kLossTolerance));
   // The running statistics are buffers of the states: their change over the step is the global batch's moments.
-  CHECK(max_relative_step_difference(ranks, single) < kStepTolerance);
+  // 2 ranks against one process running the same SyncBatchNorm: measured 6.0e-6.
+  CHECK(max_relative_step_difference(ranks, single_synced) < kStepTolerance);
+  // SyncBatchNorm against LibTorch's BatchNorm in one process: the same moments, rounded differently (LibTorch
+  // sums a channels-last map's statistics in float); measured 2.6e-3 (2026-12-04), bound 8x that. Moments of one
+  // rank's 16 images instead of the global 32 (no synchronization) differ by 0.40.
+  CHECK(max_relative_step_difference(single_synced, single) < kBatchNormImplementationTolerance);
 }
 
 TEST_CASE("SyncBatchNorm takes over the BatchNorms of ResNet blocks: 2 ranks x 4 = 1 process x 8 (float64)",
