@@ -126,6 +126,24 @@ void check_stored_flags(const po::variables_map& v) {
   }
 }
 
+// The --finetune-* flags, checked, into `options`.
+void set_finetune_flags(const po::variables_map& v, eval::EvalOptions& options) {
+  const std::string head = v["finetune-head"].as<std::string>();
+  if (head != "probe" && head != "zero") {
+    throw po::error("unknown --finetune-head '" + head + "': expected probe or zero");
+  }
+  const std::string batch_norm = v["finetune-batch-norm"].as<std::string>();
+  if (batch_norm != "frozen" && batch_norm != "train") {
+    throw po::error("unknown --finetune-batch-norm '" + batch_norm + "': expected frozen or train");
+  }
+  options.finetune_epochs(v["finetune-epochs"].as<int64_t>())
+      .finetune_learning_rate(v["finetune-lr"].as<double>())
+      .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
+      .finetune_crop_scale_min(v["finetune-crop-scale-min"].as<double>())
+      .finetune_linear_probe_first(head == "probe")
+      .finetune_freeze_batch_norm(batch_norm == "frozen");
+}
+
 // The flags' checks in the order users meet them, then the values as evaluation options.
 eval::EvalOptions probe_options(const po::variables_map& v) {
   using eval::Features, eval::Protocol, eval::Task;
@@ -141,14 +159,6 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
   const auto fractions = parse_fractions(v["label-fraction"].as<std::string>());
   if (task != Task::Classification && (fractions.size() != 1 || fractions[0] != 1.0)) {
     throw po::error("--label-fraction applies to --task classification only");
-  }
-  const std::string finetune_head = v["finetune-head"].as<std::string>();
-  if (finetune_head != "probe" && finetune_head != "zero") {
-    throw po::error("unknown --finetune-head '" + finetune_head + "': expected probe or zero");
-  }
-  const std::string finetune_batch_norm = v["finetune-batch-norm"].as<std::string>();
-  if (finetune_batch_norm != "frozen" && finetune_batch_norm != "train") {
-    throw po::error("unknown --finetune-batch-norm '" + finetune_batch_norm + "': expected frozen or train");
   }
   const int64_t tsne_points = v["tsne-points"].as<int64_t>();
   if (tsne_points < 0) throw po::error("--tsne-points must be >= 0 (0: no t-SNE), got " + std::to_string(tsne_points));
@@ -168,12 +178,6 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .sgd_epochs(v["sgd-epochs"].as<int64_t>())
                      .sgd_learning_rate(v["sgd-lr"].as<double>())
                      .sgd_batch_size(v["sgd-batch-size"].as<int64_t>())
-                     .finetune_epochs(v["finetune-epochs"].as<int64_t>())
-                     .finetune_learning_rate(v["finetune-lr"].as<double>())
-                     .finetune_encoder_lr_scale(v["finetune-encoder-lr-scale"].as<double>())
-                     .finetune_crop_scale_min(v["finetune-crop-scale-min"].as<double>())
-                     .finetune_linear_probe_first(finetune_head == "probe")
-                     .finetune_freeze_batch_norm(finetune_batch_norm == "frozen")
                      .seg_train_images(v["seg-train-images"].as<int64_t>())
                      .seg_pixels_per_image(v["seg-pixels-per-image"].as<int64_t>())
                      .retrieval(eval::RetrievalOptions().precision_at(
@@ -181,6 +185,7 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
                      .map(eval::EmbeddingMapOptions().tsne_points(tsne_points).seed(v["seed"].as<uint64_t>()))
                      .out_dir(v.count("out") ? v["out"].as<std::string>() : "")
                      .seed(v["seed"].as<uint64_t>());
+  set_finetune_flags(v, options);
   if (stored) {
     return options.train_features(v["train-features"].as<std::string>())
         .test_features(v["test-features"].as<std::string>());
