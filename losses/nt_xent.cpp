@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <limits>
+#include <string>
 
 namespace ssl::losses {
 
@@ -24,6 +25,31 @@ at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptio
   logits.diagonal().fill_(-std::numeric_limits<double>::infinity());
   // Anchor i < N pairs with column i + N, anchor N + i with column i: the two off-diagonals at offset +-N.
   auto positive_logit = at::cat({logits.diagonal(n), logits.diagonal(-n)}, 0);
+  auto per_anchor = at::logsumexp(logits, 1) - positive_logit;
+  return reduce(per_anchor, options.reduction());
+}
+
+at::Tensor multi_view_nt_xent(const std::vector<at::Tensor>& views, const NTXentOptions& options) {
+  TORCH_CHECK(views.size() >= 2, "multi_view_nt_xent: needs at least 2 views, got ", views.size());
+  for (size_t v = 0; v < views.size(); ++v) {
+    const auto name = "views[" + std::to_string(v) + "]";
+    detail::check_embeddings(views[v], "multi_view_nt_xent", name.c_str(), 2);
+    detail::check_same_shape(views[v], views[0], "multi_view_nt_xent", name.c_str(), "views[0]");
+  }
+  detail::check_temperature(options.temperature(), "multi_view_nt_xent");
+
+  const int64_t n = views[0].size(0);
+  auto z = at::cat(views, 0);
+  if (z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
+  z = z / z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
+  auto logits = at::matmul(z, z.t()) / options.temperature();
+  const double minus_infinity = -std::numeric_limits<double>::infinity();
+  logits.diagonal().fill_(minus_infinity);
+  // Rows i and j show the same image when i - j is a multiple of N; a row is not its own positive.
+  const auto image = at::arange(z.size(0), z.options().dtype(at::kLong)).remainder(n);
+  auto other_image = image.unsqueeze(1) != image.unsqueeze(0);
+  other_image.diagonal().fill_(true);
+  auto positive_logit = at::logsumexp(logits.masked_fill(other_image, minus_infinity), 1);
   auto per_anchor = at::logsumexp(logits, 1) - positive_logit;
   return reduce(per_anchor, options.reduction());
 }

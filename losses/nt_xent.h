@@ -5,6 +5,8 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include <vector>
+
 namespace ssl::losses {
 
 /// Options for `nt_xent`, SimCLR's normalized temperature-scaled cross entropy (Chen et al. 2020).
@@ -20,6 +22,12 @@ struct NTXentOptions {
 ///   l_k = -s(k, pos(k)) / tau + log sum_{j != k} exp(s(k, j) / tau),   s = cosine similarity.
 /// Rows 0..N-1 of the unreduced result are the anchors of z1, rows N..2N-1 those of z2.
 at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptions& options = {});
+
+/// NT-Xent over V >= 2 views [N, D] of the same N images (multi-crop; solo-learn's `simclr_loss_func`): the V*N
+/// rows are L2-normalized and anchor k's positives P(k) are the other V - 1 views of its image:
+///   l_k = -log sum_{p in P(k)} exp(s(k, p) / tau) + log sum_{j != k} exp(s(k, j) / tau).
+/// Two views give `nt_xent(views[0], views[1])`. Rows v*N..(v+1)*N-1 of the unreduced result are view v's anchors.
+at::Tensor multi_view_nt_xent(const std::vector<at::Tensor>& views, const NTXentOptions& options = {});
 
 /// Module wrapper of `nt_xent`.
 class NTXentLossImpl : public torch::nn::Cloneable<NTXentLossImpl> {

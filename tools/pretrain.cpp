@@ -70,12 +70,12 @@ void add_method_options(po::options_description& description, const trainers::Me
        "smallest area fraction of the random resized (global) crop of the two-view methods, swav and dino "
        "(default: the method's, 0.2; swav 0.14, dino 0.4)")
       ("view", po::value<std::string>()->default_value("auto"),
-       "byol / swav / dino: multi-crop (2 global and --local-crops local crops) | two-views (the 2 global crops "
-       "only); auto: multi-crop for swav and dino, each other method its own view")
+       "byol / simclr / swav / dino: multi-crop (2 global and --local-crops local crops) | two-views (the 2 "
+       "global crops only); auto: multi-crop for swav and dino, each other method its own view")
       ("local-crops", po::value<int64_t>()->default_value(d.dino().crops().local_crops()),
-       "byol / swav / dino: local crops per image with --view multi-crop")
+       "byol / simclr / swav / dino: local crops per image with --view multi-crop")
       ("local-crop-size", po::value<int64_t>()->default_value(d.dino().crops().local_crop_size()),
-       "byol / swav / dino: side of the local crops in pixels")
+       "byol / simclr / swav / dino: side of the local crops in pixels")
       ("moco-momentum", real(d.moco().momentum()), "moco: key encoder EMA momentum")
       ("queue-size", po::value<int64_t>()->default_value(d.moco().queue_size()), "moco: keys in the queue")
       ("moco-symmetric", on_off(), "moco: symmetric loss (each view a query against the other's key)")
@@ -188,9 +188,9 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"temperature", {"simclr", "moco", "instdisc", "swav", "dino", "mocov3"}},
            {"crop-scale-min",
             {"simclr", "moco", "instdisc", "byol", "simsiam", "barlow", "vicreg", "swav", "dino", "mocov3", "mae"}},
-           {"view", {"byol", "swav", "dino"}},
-           {"local-crops", {"byol", "swav", "dino"}},
-           {"local-crop-size", {"byol", "swav", "dino"}},
+           {"view", {"byol", "simclr", "swav", "dino"}},
+           {"local-crops", {"byol", "simclr", "swav", "dino"}},
+           {"local-crop-size", {"byol", "simclr", "swav", "dino"}},
            {"prototypes", {"swav"}},
            {"swav-queue", {"swav"}},
            {"teacher-temperature", {"dino"}},
@@ -308,6 +308,7 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
     crops->local_crops(local_crops).local_crop_size(local_crop_size);
   }
   methods.byol().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
+  methods.simclr().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
   methods.barlow().off_diagonal_weight(v["off-diagonal-weight"].as<double>());
   if (v.count("temperature")) {
     const double temperature = v["temperature"].as<double>();

@@ -67,3 +67,50 @@ TEST_CASE("nt_xent rejects bad inputs with the offending values", "[losses][nt_x
                     Catch::Contains("must be a floating-point tensor"));
   CHECK_THROWS_WITH(L::nt_xent(torch::randn({8}), torch::randn({8})), Catch::Contains("must have 2 dimensions"));
 }
+
+TEST_CASE("multi_view_nt_xent matches solo-learn's simclr_loss_func on three views", "[losses][nt_xent]") {
+  // Reference: PyTorch float64 evaluation of solo-learn's simclr_loss_func, -log(pos / (pos + neg)) with
+  // pos = sum of exp(s/tau) over the other views of the image and neg over the other images' rows, for the
+  // views below, tau = 0.5 -> per anchor [0.78940332995485, 2.37276371951379, 1.08991048957005,
+  // 1.86020265982941, 0.71794259622415, 1.66351900722436], mean 1.41562363371943.
+  const std::vector<torch::Tensor> views = {torch::tensor({{1.0, 0.0}, {1.0, 1.0}}, torch::kDouble),
+                                            torch::tensor({{0.0, 1.0}, {1.0, -1.0}}, torch::kDouble),
+                                            torch::tensor({{2.0, 1.0}, {-1.0, 0.5}}, torch::kDouble)};
+  const auto options = L::NTXentOptions().temperature(0.5);
+  auto per_anchor = L::multi_view_nt_xent(views, L::NTXentOptions(options).reduction(L::Reduction::None));
+  REQUIRE(per_anchor.sizes() == torch::IntArrayRef{6});
+  const double expected[] = {0.7894033299548548, 2.3727637195137876, 1.08991048957005,
+                             1.8602026598294052, 0.7179425962241462, 1.663519007224363};
+  for (int k = 0; k < 6; ++k) CHECK(per_anchor[k].item<double>() == Approx(expected[k]).epsilon(1e-12));
+  CHECK(L::multi_view_nt_xent(views, options).item<double>() == Approx(1.4156236337194343).epsilon(1e-12));
+}
+
+TEST_CASE("multi_view_nt_xent of two views is nt_xent", "[losses][nt_xent]") {
+  torch::manual_seed(2);
+  auto z1 = torch::randn({6, 5}, torch::kDouble), z2 = torch::randn({6, 5}, torch::kDouble);
+  const auto options = L::NTXentOptions().temperature(0.2).reduction(L::Reduction::None);
+  CHECK(torch::allclose(L::multi_view_nt_xent({z1, z2}, options), L::nt_xent(z1, z2, options), 0.0, 1e-14));
+}
+
+TEST_CASE("multi_view_nt_xent gradient matches float64 central differences", "[losses][nt_xent][gradcheck]") {
+  torch::manual_seed(3);
+  for (const auto& [n, d] : {std::pair<int64_t, int64_t>{1, 3}, {3, 4}}) {
+    auto z2 = torch::randn({n, d}, torch::kDouble), z3 = torch::randn({n, d}, torch::kDouble);
+    auto error = ssl::testing::max_gradient_error(
+        [&](const torch::Tensor& z1) {
+          return L::multi_view_nt_xent({z1, z2, z3}, L::NTXentOptions().temperature(0.3));
+        },
+        torch::randn({n, d}, torch::kDouble));
+    INFO("N=" << n << " D=" << d);
+    CHECK(error <= 1e-4);
+  }
+}
+
+TEST_CASE("multi_view_nt_xent rejects bad inputs with the offending values", "[losses][nt_xent][errors]") {
+  auto a = torch::randn({4, 8});
+  CHECK_THROWS_WITH(L::multi_view_nt_xent({a}), Catch::Contains("needs at least 2 views, got 1"));
+  CHECK_THROWS_WITH(L::multi_view_nt_xent({a, a, torch::randn({3, 8})}),
+                    Catch::Contains("views[2] and views[0] must have the same shape, got [3, 8] and [4, 8]"));
+  CHECK_THROWS_WITH(L::multi_view_nt_xent({a, a}, L::NTXentOptions().temperature(-1)),
+                    Catch::Contains("temperature must be > 0, got -1"));
+}

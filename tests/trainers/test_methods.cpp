@@ -14,6 +14,7 @@
 #include "sslkit/trainers/methods/moco.h"
 #include "sslkit/trainers/methods/mocov3.h"
 #include "sslkit/trainers/methods/pretext.h"
+#include "sslkit/trainers/methods/simclr.h"
 #include "sslkit/trainers/methods/swav.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/precision.h"
@@ -506,6 +507,40 @@ TEST_CASE("BYOL with multi-crop: every online crop regresses the target of each 
   };
   const double expected = term(p[1], t[0]) + term(p[0], t[1]) + term(p[2], t[0]) + term(p[2], t[1]) +
                           term(p[3], t[0]) + term(p[3], t[1]);
+  CHECK(loss == Approx(expected).epsilon(1e-5));
+}
+
+TEST_CASE("SimCLR with multi-crop: NT-Xent with every other crop of the image as a positive",
+          "[trainers][methods][simclr]") {
+  SingleThread single_thread;
+  torch::manual_seed(7);
+  auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  T::SimCLR simclr(encoder, T::SimCLROptions().local_crops(2));
+  const auto maker = simclr.view_maker({{0.5f}, {0.5f}});
+  CHECK(maker->name() == "multi-crop");
+  CHECK(maker->num_views() == 4);
+  CHECK(T::SimCLR(encoder, {}).view_maker({{0.5f}, {0.5f}})->name() == "two-views");
+  const auto batch = random_crops(8, 4, 8);
+  const double loss = simclr.step(batch).loss.item<double>();
+  // The same loss from the modules (training mode, each crop on its own), by the definition written out:
+  // l_k = -log sum_{positives} exp(s / 0.1) + log sum_{j != k} exp(s / 0.1) over the 32 normalized projections.
+  torch::NoGradGuard no_grad;
+  auto head = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(simclr.modules()[1]);
+  REQUIRE(head);
+  std::vector<torch::Tensor> z;
+  for (const auto& view : batch.views) z.push_back(head->forward(encoder->forward(view)).to(torch::kDouble));
+  auto all = torch::nn::functional::normalize(torch::cat(z), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  auto e = torch::exp(all.matmul(all.t()) / 0.1);
+  double expected = 0;
+  for (int64_t k = 0; k < 32; ++k) {
+    double positives = 0, others = 0;
+    for (int64_t j = 0; j < 32; ++j) {
+      if (j == k) continue;
+      others += e[k][j].item<double>();
+      if (j % 8 == k % 8) positives += e[k][j].item<double>();
+    }
+    expected += -std::log(positives / others) / 32;
+  }
   CHECK(loss == Approx(expected).epsilon(1e-5));
 }
 

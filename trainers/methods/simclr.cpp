@@ -19,21 +19,25 @@ SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(enco
 std::vector<std::shared_ptr<torch::nn::Module>> SimCLR::modules() const { return {encoder_, head_.ptr()}; }
 
 std::shared_ptr<const data::ViewMaker> SimCLR::view_maker(const data::Normalization& norm) const {
-  return std::make_shared<data::TwoViews>(options_.augment(), norm);
+  if (options_.local_crops() == 0) return std::make_shared<data::TwoViews>(options_.augment(), norm);
+  const auto crops = data::MultiCropOptions()
+                         .global(options_.augment())
+                         .local_crops(options_.local_crops())
+                         .local_crop_size(options_.local_crop_size());
+  return std::make_shared<data::MultiCrop>(crops, norm);
 }
 
 StepOutput SimCLR::step(const data::Batch& batch) {
-  TORCH_CHECK(batch.views.size() == 2, "SimCLR needs two views per image, got ", batch.views.size());
+  TORCH_CHECK(batch.views.size() >= 2, "SimCLR needs at least two views per image, got ", batch.views.size());
   // Each view is its own forward pass (BatchNorm statistics per view, as in the reference set-up); on CPU
   // two passes of B images also run faster than one of 2B, whose activations overflow the caches.
-  auto z1 = head_->forward(encoder_->forward(batch.views[0]));
-  auto z2 = head_->forward(encoder_->forward(batch.views[1]));
+  std::vector<torch::Tensor> z;
+  for (const auto& view : batch.views) z.push_back(head_->forward(encoder_->forward(view)));
   Fp32Scope fp32;
   // Data parallel: every rank computes the loss of the global batch (its negatives from all ranks).
-  z1 = all_gather_with_grad(z1.to(torch::kFloat), process_group());
-  z2 = all_gather_with_grad(z2.to(torch::kFloat), process_group());
-  auto loss = losses::nt_xent(z1.to(torch::kFloat), z2.to(torch::kFloat),
-                              losses::NTXentOptions().temperature(options_.temperature()));
+  for (auto& view : z) view = all_gather_with_grad(view.to(torch::kFloat), process_group());
+  const auto loss_options = losses::NTXentOptions().temperature(options_.temperature());
+  auto loss = z.size() == 2 ? losses::nt_xent(z[0], z[1], loss_options) : losses::multi_view_nt_xent(z, loss_options);
   return {loss, {}};
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include "sslkit/data/views/multi_crop.h"
 #include "sslkit/data/views/two_views.h"
 #include "sslkit/losses/nt_xent.h"
 #include "sslkit/ssl/heads.h"
@@ -18,9 +19,14 @@ struct SimCLROptions {
   TORCH_ARG(bool, projection_batch_norm) = true;
   /// Augmentation of each view.
   TORCH_ARG(data::ContrastiveAugmentOptions, augment) = {};
+  /// Local crops after the two views (multi-crop, as solo-learn's SimCLR; the paper has none): 0 keeps two views.
+  TORCH_ARG(int64_t, local_crops) = 0;
+  /// Side of the local crops in pixels (their area range is multi-crop's default).
+  TORCH_ARG(int64_t, local_crop_size) = data::MultiCropOptions().local_crop_size();
 };
 
-/// SimCLR: two augmented views, encoder + MLP projection head, NT-Xent over the 2B projections.
+/// SimCLR: two augmented views, encoder + MLP projection head, NT-Xent over the 2B projections; with local crops,
+/// `losses::multi_view_nt_xent` over all the crops (each crop's positives: the image's other crops).
 class SimCLR : public Method {
  public:
   SimCLR(Encoder encoder, SimCLROptions options);
