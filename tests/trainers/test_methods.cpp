@@ -522,13 +522,17 @@ TEST_CASE("SimCLR with multi-crop: NT-Xent with every other crop of the image as
   CHECK(T::SimCLR(encoder, {}).view_maker({{0.5f}, {0.5f}})->name() == "two-views");
   const auto batch = random_crops(8, 4, 8);
   const double loss = simclr.step(batch).loss.item<double>();
-  // The same loss from the modules (training mode, each crop on its own), by the definition written out:
-  // l_k = -log sum_{positives} exp(s / 0.1) + log sum_{j != k} exp(s / 0.1) over the 32 normalized projections.
+  // The same loss from the modules (training mode, each global view on its own, the two local crops in one pass),
+  // by the definition written out: l_k = -log sum_{positives} exp(s / 0.1) + log sum_{j != k} exp(s / 0.1) over
+  // the 32 normalized projections.
   torch::NoGradGuard no_grad;
   auto head = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(simclr.modules()[1]);
   REQUIRE(head);
   std::vector<torch::Tensor> z;
-  for (const auto& view : batch.views) z.push_back(head->forward(encoder->forward(view)).to(torch::kDouble));
+  for (int v = 0; v < 2; ++v) z.push_back(head->forward(encoder->forward(batch.views[v])).to(torch::kDouble));
+  for (auto& part : head->forward(encoder->forward(torch::cat({batch.views[2], batch.views[3]}))).chunk(2)) {
+    z.push_back(part.to(torch::kDouble));
+  }
   auto all = torch::nn::functional::normalize(torch::cat(z), torch::nn::functional::NormalizeFuncOptions().dim(1));
   auto e = torch::exp(all.matmul(all.t()) / 0.1);
   double expected = 0;

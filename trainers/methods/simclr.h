@@ -26,7 +26,8 @@ struct SimCLROptions {
 };
 
 /// SimCLR: two augmented views, encoder + MLP projection head, NT-Xent over the 2B projections; with local crops,
-/// `losses::multi_view_nt_xent` over all the crops (each crop's positives: the image's other crops).
+/// `losses::multi_view_nt_xent` over all the crops (each crop's positives: the image's other crops). Each global
+/// view is its own pass; the local crops of one size are one pass (BatchNorm statistics over the group).
 class SimCLR : public Method {
  public:
   SimCLR(Encoder encoder, SimCLROptions options);
