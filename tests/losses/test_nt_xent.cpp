@@ -89,6 +89,7 @@ TEST_CASE("multi_view_nt_xent of two views is nt_xent", "[losses][nt_xent]") {
   torch::manual_seed(2);
   auto z1 = torch::randn({6, 5}, torch::kDouble), z2 = torch::randn({6, 5}, torch::kDouble);
   const auto options = L::NTXentOptions().temperature(0.2).reduction(L::Reduction::None);
+  // Measured 0 (the same float64 operations); the bound leaves room for another summation order only.
   CHECK(torch::allclose(L::multi_view_nt_xent({z1, z2}, options), L::nt_xent(z1, z2, options), 0.0, 1e-14));
 }
 
@@ -102,7 +103,7 @@ TEST_CASE("multi_view_nt_xent gradient matches float64 central differences", "[l
         },
         torch::randn({n, d}, torch::kDouble));
     INFO("N=" << n << " D=" << d);
-    CHECK(error <= 1e-4);
+    CHECK(error <= 1e-4);  // measured 0 and 4.7e-8 (2026-12-04); the bound of nt_xent's gradcheck above
   }
 }
 
