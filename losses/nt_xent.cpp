@@ -8,6 +8,21 @@
 #include <string>
 
 namespace ssl::losses {
+namespace {
+
+// The cosine similarities / temperature of the rows of `views` stacked, with -inf on the diagonal: an anchor is
+// never its own negative (in place, no mask tensor). Normalization in float32 or wider keeps the log-sum-exp
+// exact under bf16/fp16 autocast.
+at::Tensor self_masked_logits(at::TensorList views, double temperature) {
+  auto z = at::cat(views, 0);
+  if (z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
+  z = z / z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
+  auto logits = at::matmul(z, z.t()) / temperature;
+  logits.diagonal().fill_(-std::numeric_limits<double>::infinity());
+  return logits;
+}
+
+}  // namespace
 
 at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptions& options) {
   detail::check_embeddings(z1, "nt_xent", "z1", 2);
@@ -16,13 +31,7 @@ at::Tensor nt_xent(const at::Tensor& z1, const at::Tensor& z2, const NTXentOptio
   detail::check_temperature(options.temperature(), "nt_xent");
 
   const int64_t n = z1.size(0);
-  // Normalization in float32 or wider keeps the log-sum-exp exact under bf16/fp16 autocast.
-  auto z = at::cat({z1, z2}, 0);
-  if (z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
-  z = z / z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
-  auto logits = at::matmul(z, z.t()) / options.temperature();
-  // An anchor is never its own negative: -inf on the diagonal, in place (no mask tensor, no gather).
-  logits.diagonal().fill_(-std::numeric_limits<double>::infinity());
+  auto logits = self_masked_logits({z1, z2}, options.temperature());
   // Anchor i < N pairs with column i + N, anchor N + i with column i: the two off-diagonals at offset +-N.
   auto positive_logit = at::cat({logits.diagonal(n), logits.diagonal(-n)}, 0);
   auto per_anchor = at::logsumexp(logits, 1) - positive_logit;
@@ -39,17 +48,13 @@ at::Tensor multi_view_nt_xent(const std::vector<at::Tensor>& views, const NTXent
   detail::check_temperature(options.temperature(), "multi_view_nt_xent");
 
   const int64_t n = views[0].size(0);
-  auto z = at::cat(views, 0);
-  if (z.scalar_type() != at::kDouble) z = z.to(at::kFloat);
-  z = z / z.norm(2, 1, /*keepdim=*/true).clamp_min(1e-12);
-  auto logits = at::matmul(z, z.t()) / options.temperature();
-  const double minus_infinity = -std::numeric_limits<double>::infinity();
-  logits.diagonal().fill_(minus_infinity);
+  auto logits = self_masked_logits(views, options.temperature());
   // Rows i and j show the same image when i - j is a multiple of N; a row is not its own positive.
-  const auto image = at::arange(z.size(0), z.options().dtype(at::kLong)).remainder(n);
+  const auto image = at::arange(logits.size(0), logits.options().dtype(at::kLong)).remainder(n);
   auto other_image = image.unsqueeze(1) != image.unsqueeze(0);
   other_image.diagonal().fill_(true);
-  auto positive_logit = at::logsumexp(logits.masked_fill(other_image, minus_infinity), 1);
+  auto positive_logit =
+      at::logsumexp(logits.masked_fill(other_image, -std::numeric_limits<double>::infinity()), 1);
   auto per_anchor = at::logsumexp(logits, 1) - positive_logit;
   return reduce(per_anchor, options.reduction());
 }

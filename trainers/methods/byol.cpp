@@ -29,12 +29,7 @@ std::vector<std::shared_ptr<torch::nn::Module>> BYOL::modules() const {
 }
 
 std::shared_ptr<const data::ViewMaker> BYOL::view_maker(const data::Normalization& norm) const {
-  if (options_.local_crops() == 0) return std::make_shared<data::TwoViews>(options_.augment(), norm);
-  const auto crops = data::MultiCropOptions()
-                         .global(options_.augment())
-                         .local_crops(options_.local_crops())
-                         .local_crop_size(options_.local_crop_size());
-  return std::make_shared<data::MultiCrop>(crops, norm);
+  return two_views_or_multi_crop(options_.augment(), options_.local_crops(), options_.local_crop_size(), norm);
 }
 
 void BYOL::update_target() {

@@ -1,5 +1,8 @@
 #include "sslkit/trainers/methods/pretext.h"
 
+#include "sslkit/data/views/multi_crop.h"
+#include "sslkit/data/views/two_views.h"
+
 #include "sslkit/trainers/precision.h"
 
 #include <torch/nn/functional/loss.h>
@@ -41,6 +44,15 @@ std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<
     first = end;
   }
   return features;
+}
+
+std::shared_ptr<const data::ViewMaker> two_views_or_multi_crop(const data::ContrastiveAugmentOptions& augment,
+                                                               int64_t local_crops, int64_t local_crop_size,
+                                                               const data::Normalization& norm) {
+  if (local_crops == 0) return std::make_shared<data::TwoViews>(augment, norm);
+  const auto crops =
+      data::MultiCropOptions().global(augment).local_crops(local_crops).local_crop_size(local_crop_size);
+  return std::make_shared<data::MultiCrop>(crops, norm);
 }
 
 torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes) {

@@ -1,4 +1,6 @@
 #pragma once
+#include "sslkit/data/augment.h"
+#include "sslkit/data/views/view_maker.h"
 #include "sslkit/trainers/method.h"
 
 #include <torch/nn/modules/container/sequential.h>
@@ -21,6 +23,12 @@ torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches)
 /// encoder pass (multi-crop's global crops together, then its local crops together, as DINO's MultiCropWrapper):
 /// BatchNorm statistics are those of each size's group.
 std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views);
+
+/// Two views of `augment` when `local_crops` is 0, else multi-crop: those two as the global crops plus
+/// `local_crops` local crops of side `local_crop_size` (byol and simclr's `--view multi-crop`).
+std::shared_ptr<const data::ViewMaker> two_views_or_multi_crop(const data::ContrastiveAugmentOptions& augment,
+                                                               int64_t local_crops, int64_t local_crop_size,
+                                                               const data::Normalization& norm);
 
 /// Linear(in, hidden) -> ReLU -> Linear(hidden, classes), or Linear(in, classes) when `hidden_dim` is 0.
 torch::nn::Sequential make_classifier(int64_t in_dim, int64_t hidden_dim, int64_t classes);

@@ -20,19 +20,14 @@ SimCLR::SimCLR(Encoder encoder, SimCLROptions options) : encoder_(std::move(enco
 std::vector<std::shared_ptr<torch::nn::Module>> SimCLR::modules() const { return {encoder_, head_.ptr()}; }
 
 std::shared_ptr<const data::ViewMaker> SimCLR::view_maker(const data::Normalization& norm) const {
-  if (options_.local_crops() == 0) return std::make_shared<data::TwoViews>(options_.augment(), norm);
-  const auto crops = data::MultiCropOptions()
-                         .global(options_.augment())
-                         .local_crops(options_.local_crops())
-                         .local_crop_size(options_.local_crop_size());
-  return std::make_shared<data::MultiCrop>(crops, norm);
+  return two_views_or_multi_crop(options_.augment(), options_.local_crops(), options_.local_crop_size(), norm);
 }
 
 StepOutput SimCLR::step(const data::Batch& batch) {
   TORCH_CHECK(batch.views.size() >= 2, "SimCLR needs at least two views per image, got ", batch.views.size());
   // Each global view is its own forward pass (BatchNorm statistics per view, as in the reference set-up); on CPU
   // two passes of B images also run faster than one of 2B, whose activations overflow the caches. The local crops
-  // of one size go through in one pass (as DINO's MultiCropWrapper): small maps gain from the larger batch.
+  // of one size go through in one pass, as DINO's MultiCropWrapper.
   std::vector<torch::Tensor> z{head_->forward(encoder_->forward(batch.views[0])),
                                head_->forward(encoder_->forward(batch.views[1]))};
   if (batch.views.size() > 2) {
