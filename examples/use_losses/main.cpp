@@ -11,9 +11,11 @@ int main() {
   namespace L = ssl::losses;
   const auto z1 = torch::tensor({{1.0, 0.0}, {1.0, 1.0}}, torch::kDouble);
   const auto z2 = torch::tensor({{0.0, 1.0}, {1.0, -1.0}}, torch::kDouble);
-  const double nt_xent = L::nt_xent(z1, z2, L::NTXentOptions().temperature(0.5)).item<double>();
   const double info_nce = L::info_nce(z1, z2, L::InfoNCEOptions().temperature(0.5)).item<double>();
-  std::printf("nt_xent %.6f\ninfo_nce %.6f\n", nt_xent, info_nce);
+  const auto nt_xent_options = L::NTXentOptions().temperature(0.5);
+  const double nt_xent = L::nt_xent(z1, z2, nt_xent_options).item<double>();
+  const double multi_view = L::multi_view_nt_xent({z1, z2, z1 + z2}, nt_xent_options).item<double>();
+  std::printf("nt_xent %.6f\ninfo_nce %.6f\nmulti_view_nt_xent %.6f\n", nt_xent, info_nce, multi_view);
 
   const double barlow = L::barlow_twins(z1, z2, L::BarlowTwinsOptions().off_diagonal_weight(0.0051)).item<double>();
   auto vicreg_options = L::VICRegOptions().invariance_weight(25).variance_weight(25).covariance_weight(1);

@@ -494,13 +494,14 @@ TEST_CASE("BYOL with multi-crop: every online crop regresses the target of each 
         "two-views");
   const auto batch = random_crops(8, 4, 6);
   const double loss = byol.step(batch).loss.item<double>();
-  // The same sum from the modules (training mode, each view on its own): pairs (t0, p1), (t1, p0), (t0, p2),
-  // (t1, p2), (t0, p3), (t1, p3), each 2 - 2 cos.
+  // The same sum from the modules (training mode, each global view on its own, the two local crops in one pass):
+  // pairs (t0, p1), (t1, p0), (t0, p2), (t1, p2), (t0, p3), (t1, p3), each 2 - 2 cos.
   torch::NoGradGuard no_grad;
   auto predictor = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(byol.modules()[2]);
   REQUIRE(predictor);
-  std::vector<torch::Tensor> p, t;
-  for (const auto& view : batch.views) p.push_back(predictor->forward(byol.projector()->forward(encoder->forward(view))));
+  auto online = [&](const torch::Tensor& x) { return predictor->forward(byol.projector()->forward(encoder->forward(x))); };
+  std::vector<torch::Tensor> p{online(batch.views[0]), online(batch.views[1])}, t;
+  for (auto& part : online(torch::cat({batch.views[2], batch.views[3]})).chunk(2)) p.push_back(part);
   for (int g = 0; g < 2; ++g) t.push_back(byol.target_projector()->forward(target->forward(batch.views[g])));
   auto term = [](const torch::Tensor& a, const torch::Tensor& b) {
     return (2 - 2 * torch::cosine_similarity(a, b, 1)).mean().item<double>();

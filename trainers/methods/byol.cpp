@@ -42,9 +42,12 @@ StepOutput BYOL::step(const data::Batch& batch) {
   TORCH_CHECK(batch.views.size() >= 2, "BYOL needs at least two views per image, got ", batch.views.size());
   const double tau = momentum();
   update_target();
-  // Each view through the networks on its own (BatchNorm statistics per view, as solo-learn's BYOL).
-  std::vector<torch::Tensor> online, target;
-  for (const auto& view : batch.views) online.push_back(predictor_->forward(projector_->forward(encoder_->forward(view))));
+  // The global views each through the online networks on its own (BatchNorm statistics per view, as solo-learn's
+  // BYOL), the local crops of one size together.
+  const auto online = forward_global_and_local_views(
+      *encoder_, [&](const torch::Tensor& features) { return predictor_->forward(projector_->forward(features)); },
+      batch.views);
+  std::vector<torch::Tensor> target;
   {
     torch::NoGradGuard no_grad;
     for (size_t g = 0; g < 2; ++g) target.push_back(target_projector_->forward(target_encoder_->forward(batch.views[g])));

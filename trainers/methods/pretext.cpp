@@ -32,18 +32,41 @@ torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches)
   return encoder.forward(patches.flatten(0, 1)).view({b, n, -1});
 }
 
-std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views) {
-  std::vector<torch::Tensor> features;
+namespace {
+
+/// `fn` applied to each run of consecutive views of one size concatenated along the batch, its output split back
+/// into one tensor per view.
+std::vector<torch::Tensor> apply_by_size(const std::vector<torch::Tensor>& views,
+                                         const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  std::vector<torch::Tensor> outputs;
   for (size_t first = 0; first < views.size();) {
     size_t end = first + 1;
     while (end < views.size() && views[end].sizes() == views[first].sizes()) ++end;
     const std::vector<torch::Tensor> group(views.begin() + static_cast<std::ptrdiff_t>(first),
                                            views.begin() + static_cast<std::ptrdiff_t>(end));
-    const auto encoded = encoder.forward(group.size() == 1 ? group[0] : torch::cat(group));
-    for (auto& part : encoded.chunk(static_cast<int64_t>(group.size()))) features.push_back(part);
+    const auto output = fn(group.size() == 1 ? group[0] : torch::cat(group));
+    for (auto& part : output.chunk(static_cast<int64_t>(group.size()))) outputs.push_back(part);
     first = end;
   }
-  return features;
+  return outputs;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views) {
+  return apply_by_size(views, [&](const torch::Tensor& x) { return encoder.forward(x); });
+}
+
+std::vector<torch::Tensor> forward_global_and_local_views(
+    EncoderImpl& encoder, const std::function<torch::Tensor(const torch::Tensor&)>& head,
+    const std::vector<torch::Tensor>& views) {
+  TORCH_CHECK(views.size() >= 2, "a two-view or multi-crop batch needs at least two views, got ", views.size());
+  std::vector<torch::Tensor> outputs{head(encoder.forward(views[0])), head(encoder.forward(views[1]))};
+  const std::vector<torch::Tensor> local_views(views.begin() + 2, views.end());
+  for (auto& output : apply_by_size(local_views, [&](const torch::Tensor& x) { return head(encoder.forward(x)); })) {
+    outputs.push_back(output);
+  }
+  return outputs;
 }
 
 std::shared_ptr<const data::ViewMaker> two_views_or_multi_crop(const data::ContrastiveAugmentOptions& augment,

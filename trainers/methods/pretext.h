@@ -5,6 +5,7 @@
 
 #include <torch/nn/modules/container/sequential.h>
 
+#include <functional>
 #include <utility>
 
 namespace ssl::trainers {
@@ -23,6 +24,13 @@ torch::Tensor encode_patches(EncoderImpl& encoder, const torch::Tensor& patches)
 /// encoder pass (multi-crop's global crops together, then its local crops together, as DINO's MultiCropWrapper):
 /// BatchNorm statistics are those of each size's group.
 std::vector<torch::Tensor> encode_views(EncoderImpl& encoder, const std::vector<torch::Tensor>& views);
+
+/// `head` applied to the encoder's features of every view of a two-view or multi-crop batch: the two global views
+/// each in a pass of its own through encoder and head, the local crops of one size together in one pass through
+/// both (BatchNorm statistics per global view and per local size), split back into one output per view.
+std::vector<torch::Tensor> forward_global_and_local_views(
+    EncoderImpl& encoder, const std::function<torch::Tensor(const torch::Tensor&)>& head,
+    const std::vector<torch::Tensor>& views);
 
 /// Two views of `augment` when `local_crops` is 0, else multi-crop: those two as the global crops plus
 /// `local_crops` local crops of side `local_crop_size` (byol and simclr's `--view multi-crop`).

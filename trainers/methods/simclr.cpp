@@ -26,15 +26,9 @@ std::shared_ptr<const data::ViewMaker> SimCLR::view_maker(const data::Normalizat
 StepOutput SimCLR::step(const data::Batch& batch) {
   TORCH_CHECK(batch.views.size() >= 2, "SimCLR needs at least two views per image, got ", batch.views.size());
   // Each global view is its own forward pass (BatchNorm statistics per view, as in the reference set-up); on CPU
-  // two passes of B images also run faster than one of 2B, whose activations overflow the caches. The local crops
-  // of one size go through in one pass, as DINO's MultiCropWrapper.
-  std::vector<torch::Tensor> z{head_->forward(encoder_->forward(batch.views[0])),
-                               head_->forward(encoder_->forward(batch.views[1]))};
-  if (batch.views.size() > 2) {
-    const std::vector<torch::Tensor> local_views(batch.views.begin() + 2, batch.views.end());
-    const auto local = head_->forward(torch::cat(encode_views(*encoder_, local_views)));
-    for (auto& part : local.chunk(static_cast<int64_t>(local_views.size()))) z.push_back(part);
-  }
+  // two passes of B images also run faster than one of 2B, whose activations overflow the caches.
+  auto z = forward_global_and_local_views(
+      *encoder_, [&](const torch::Tensor& features) { return head_->forward(features); }, batch.views);
   Fp32Scope fp32;
   // Data parallel: every rank computes the loss of the global batch (its negatives from all ranks).
   for (auto& view : z) view = all_gather_with_grad(view.to(torch::kFloat), process_group());
