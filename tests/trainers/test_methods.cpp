@@ -499,7 +499,9 @@ TEST_CASE("BYOL with multi-crop: every online crop regresses the target of each 
   torch::NoGradGuard no_grad;
   auto predictor = std::dynamic_pointer_cast<ssl::ProjectionHeadImpl>(byol.modules()[2]);
   REQUIRE(predictor);
-  auto online = [&](const torch::Tensor& x) { return predictor->forward(byol.projector()->forward(encoder->forward(x))); };
+  auto online = [&](const torch::Tensor& x) {
+    return predictor->forward(byol.projector()->forward(encoder->forward(x)));
+  };
   std::vector<torch::Tensor> p{online(batch.views[0]), online(batch.views[1])}, t;
   for (auto& part : online(torch::cat({batch.views[2], batch.views[3]})).chunk(2)) p.push_back(part);
   for (int g = 0; g < 2; ++g) t.push_back(byol.target_projector()->forward(target->forward(batch.views[g])));

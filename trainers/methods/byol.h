@@ -27,9 +27,10 @@ struct BYOLOptions {
 /// projection of the other view by a target network (encoder, projector) that is an EMA of the online one.
 /// Loss per direction 2 - 2 cos(p, z') = 2 + 2 * losses::negative_cosine(p, z'), summed over both view orders;
 /// with local crops (multi-crop), summed over every pair of a target global view and another online crop (each
-/// global view its own pass, the local crops of one size one pass); the target gets no gradient. The target is updated at the start of every step (after the previous optimizer
-/// step) with the momentum at the loop's progress (`set_progress`), and runs in training mode (batch statistics),
-/// only its parameters being EMA-updated, as in the reference code.
+/// global view its own pass, the local crops of one size one pass); the target gets no gradient. The target is
+/// updated at the start of every step (after the previous optimizer step) with the momentum at the loop's progress
+/// (`set_progress`), and runs in training mode (batch statistics), only its parameters being EMA-updated, as in the
+/// reference code.
 class BYOL : public Method {
  public:
   /// `encoder` is trained; `target_encoder` is an encoder of the same architecture that becomes its EMA copy.

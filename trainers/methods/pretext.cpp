@@ -61,11 +61,10 @@ std::vector<torch::Tensor> forward_global_and_local_views(
     EncoderImpl& encoder, const std::function<torch::Tensor(const torch::Tensor&)>& head,
     const std::vector<torch::Tensor>& views) {
   TORCH_CHECK(views.size() >= 2, "a two-view or multi-crop batch needs at least two views, got ", views.size());
-  std::vector<torch::Tensor> outputs{head(encoder.forward(views[0])), head(encoder.forward(views[1]))};
-  const std::vector<torch::Tensor> local_views(views.begin() + 2, views.end());
-  for (auto& output : apply_by_size(local_views, [&](const torch::Tensor& x) { return head(encoder.forward(x)); })) {
-    outputs.push_back(output);
-  }
+  const auto encode_and_head = [&](const torch::Tensor& x) { return head(encoder.forward(x)); };
+  std::vector<torch::Tensor> outputs{encode_and_head(views[0]), encode_and_head(views[1])};
+  const auto local = apply_by_size({views.begin() + 2, views.end()}, encode_and_head);
+  outputs.insert(outputs.end(), local.begin(), local.end());
   return outputs;
 }
 
