@@ -346,12 +346,22 @@ EncoderOptions recorded_encoder_options(const CheckpointMetadata& m) {
   return options;
 }
 
-Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what) {
+const TensorDict& encoder_weights(const Checkpoint& checkpoint, const std::string& name, const std::string& what) {
+  if (name == kTrainedEncoder) return checkpoint.encoder;
+  const auto found = checkpoint.modules.find(name);
+  if (found != checkpoint.modules.end()) return found->second;
+  std::string held = kTrainedEncoder;
+  for (const auto& entry : checkpoint.modules) held += ", " + entry.first;
+  TORCH_CHECK(false, what, ": it holds no weights named '", name, "' (", held, ")");
+}
+
+Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what, const std::string& weights) {
   const CheckpointMetadata& m = checkpoint.metadata;
   Encoder encoder = make_encoder(m.encoder, recorded_encoder_options(m));
   TORCH_CHECK(encoder->feature_dim() == m.feature_dim, what, ": metadata 'feature_dim' is ", m.feature_dim,
               " but encoder '", m.encoder, "' gives ", encoder->feature_dim(), " features");
-  load_module_state(*encoder, checkpoint.encoder, what);
+  load_module_state(*encoder, encoder_weights(checkpoint, weights, what),
+                    weights == kTrainedEncoder ? what : what + " ('" + weights + "')");
   encoder->eval();
   return encoder;
 }

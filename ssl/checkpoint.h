@@ -107,7 +107,18 @@ Checkpoint load_checkpoint(const std::string& path);
 /// The options that rebuild the encoder `m` describes (channels, image size, stem, patch size).
 EncoderOptions recorded_encoder_options(const CheckpointMetadata& m);
 
-/// Rebuilds the encoder named in the checkpoint's metadata and loads its weights (in eval mode, on CPU).
-Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what = "checkpoint");
+/// Name of a checkpoint's trained encoder among the weights `encoder_weights` finds.
+inline constexpr const char* kTrainedEncoder = "encoder";
+
+/// The encoder weights `name` of `checkpoint`: the trained encoder for `kTrainedEncoder`, else the module of that
+/// name (an EMA network: dino's `teacher_encoder`, byol's `target_encoder`, moco's `key_encoder`); throws one line
+/// naming `what`, the name and the weights the checkpoint holds when it has none of that name.
+const TensorDict& encoder_weights(const Checkpoint& checkpoint, const std::string& name,
+                                  const std::string& what = "checkpoint");
+
+/// Rebuilds the encoder named in the checkpoint's metadata and loads the weights `weights` (`encoder_weights`),
+/// in eval mode, on CPU.
+Encoder rebuild_encoder(const Checkpoint& checkpoint, const std::string& what = "checkpoint",
+                        const std::string& weights = kTrainedEncoder);
 
 }  // namespace ssl

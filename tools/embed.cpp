@@ -21,6 +21,9 @@ po::options_description embed_description() {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a fresh encoder of the "
        "checkpoint's architecture, or of --encoder, seeded by --seed)")
+      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
+       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
+       "teacher_encoder (dino; the official evaluation's choice), target_encoder (byol), key_encoder (moco)")
       ("encoder", po::value<std::string>()->default_value(ssl::kDefaultEncoder),
        "architecture of --features random-init when no checkpoint is given")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
@@ -51,6 +54,9 @@ eval::EmbedDataOptions embed_options(const po::variables_map& v) {
   if (features == Features::Encoder && !v.count("checkpoint")) {
     throw po::error("--checkpoint is required with --features encoder");
   }
+  if (features != Features::Encoder && !v["weights"].defaulted()) {
+    throw po::error("--weights applies to --features encoder only");
+  }
   const int64_t batch_size = v["batch-size"].as<int64_t>();
   if (batch_size <= 0) throw po::error("--batch-size must be > 0, got " + std::to_string(batch_size));
   apply_threads(v);
@@ -58,6 +64,7 @@ eval::EmbedDataOptions embed_options(const po::variables_map& v) {
   return eval::EmbedDataOptions()
       .features(features)
       .checkpoint(v.count("checkpoint") ? v["checkpoint"].as<std::string>() : "")
+      .weights(v["weights"].as<std::string>())
       .encoder(v["encoder"].as<std::string>())
       .data(v.count("data") ? v["data"].as<std::string>() : "")
       .source(source_options(v))

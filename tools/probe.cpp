@@ -65,6 +65,9 @@ po::options_description probe_description() {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a freshly initialized "
        "encoder of the checkpoint's architecture, or of --encoder, seeded by --seed)")
+      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
+       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
+       "teacher_encoder (dino; the official evaluation's choice), target_encoder (byol), key_encoder (moco)")
       ("train-features", po::value<std::string>(),
        "stored features (an .h5 file of sslkit embed: /features float32 [N,D], /labels) to fit on, instead of "
        "--checkpoint and --data; needs --test-features")
@@ -115,7 +118,7 @@ void check_stored_flags(const po::variables_map& v) {
   if (!v.count("train-features") || !v.count("test-features")) {
     throw po::error("--train-features and --test-features go together");
   }
-  for (const char* other : {"checkpoint", "data", "test-data", "max-train"}) {
+  for (const char* other : {"checkpoint", "weights", "data", "test-data", "max-train"}) {
     if (v.count(other) && !v[other].defaulted()) {
       throw po::error(std::string("--") + other + " does not apply to stored features (--train-features)");
     }
@@ -193,7 +196,11 @@ eval::EvalOptions probe_options(const po::variables_map& v) {
   if (features == Features::Encoder && !v.count("checkpoint")) {
     throw po::error("--checkpoint is required with --features encoder");
   }
+  if (features != Features::Encoder && !v["weights"].defaulted()) {
+    throw po::error("--weights applies to --features encoder only");
+  }
   return options.checkpoint(v.count("checkpoint") ? v["checkpoint"].as<std::string>() : "")
+      .weights(v["weights"].as<std::string>())
       .encoder(v["encoder"].as<std::string>())
       .data(v.count("data") ? v["data"].as<std::string>() : "")
       .test_data(v.count("test-data") ? v["test-data"].as<std::string>() : "")

@@ -108,6 +108,26 @@ TEST_CASE("Loading a damaged or foreign checkpoint is one clear error", "[core][
         "checkpoint '" + path + "': metadata 'in_channels' is '0', expected an integer in [1, 4096]");
 }
 
+TEST_CASE("A checkpoint rebuilds the encoder from the weights named, its trained encoder's or a module's",
+          "[core][checkpoint]") {
+  torch::manual_seed(4);
+  auto student = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto teacher = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  auto checkpoint = ssl::make_checkpoint("convnet-s", *student, 1, 28);
+  checkpoint.modules["teacher_encoder"] = ssl::module_state(*teacher);
+  checkpoint.modules["head"] = {{"w", torch::ones({2, 2})}};
+  const auto input = torch::randn({2, 1, 28, 28});
+  teacher->eval();
+  student->eval();
+  CHECK(torch::equal(ssl::rebuild_encoder(checkpoint)->forward(input), student->forward(input)));
+  CHECK(torch::equal(ssl::rebuild_encoder(checkpoint, "c", "teacher_encoder")->forward(input),
+                     teacher->forward(input)));
+  CHECK(error_message([&] { ssl::encoder_weights(checkpoint, "teacher", "checkpoint 'c.pt'"); }) ==
+        "checkpoint 'c.pt': it holds no weights named 'teacher' (encoder, head, teacher_encoder)");
+  CHECK_THROWS_WITH(ssl::rebuild_encoder(checkpoint, "checkpoint 'c.pt'", "head"),
+                    Catch::StartsWith("checkpoint 'c.pt' ('head'): "));
+}
+
 TEST_CASE("A byte flipped inside the weights, or NaN weights, make a checkpoint refuse to load",
           "[core][checkpoint][errors]") {
   TempDir dir;

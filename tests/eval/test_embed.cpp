@@ -48,7 +48,8 @@ TEST_CASE("Embedded features round trip through HDF5 and a probe on them equals 
   const auto train_source = std::make_shared<D::MemorySource>(train);
   const auto test_source = std::make_shared<D::MemorySource>(test);
   const auto model =
-      E::make_feature_model(E::Features::Encoder, loaded, dir.file("checkpoint.pt"), "", *train_source, 0);
+      E::make_feature_model(E::Features::Encoder, loaded, dir.file("checkpoint.pt"), ssl::kTrainedEncoder, "",
+                             *train_source, 0);
   CHECK(model.described == "simclr/convnet-s");
   D::FeatureAttributes attributes;
   attributes.text["model"] = model.described;
@@ -78,7 +79,8 @@ TEST_CASE("Embedded features round trip through HDF5 and a probe on them equals 
 
   // The probe path of sslkit probe --checkpoint: a freshly rebuilt encoder, extraction in batches of 64.
   const auto rebuilt =
-      E::make_feature_model(E::Features::Encoder, loaded, dir.file("checkpoint.pt"), "", *train_source, 0);
+      E::make_feature_model(E::Features::Encoder, loaded, dir.file("checkpoint.pt"), ssl::kTrainedEncoder, "",
+                             *train_source, 0);
   const auto probe_options = E::LinearProbeOptions().validation_size(40).max_iterations(30).seed(7);
   const auto from_checkpoint = E::linear_probe(rebuilt(train.images, torch::kCPU, 64), train.labels,
                                                rebuilt(test.images, torch::kCPU, 64), test.labels, probe_options);
@@ -95,7 +97,7 @@ TEST_CASE("Raw-pixel features embed as the probe's raw baseline; a failed embed 
   TempDir dir;
   const auto train = brightness_set(50, 4);
   const auto source = std::make_shared<D::MemorySource>(train);
-  const auto model = E::make_feature_model(E::Features::Raw, std::nullopt, "", "", *source, 0);
+  const auto model = E::make_feature_model(E::Features::Raw, std::nullopt, "", ssl::kTrainedEncoder, "", *source, 0);
   E::embed_to_file(model, {source}, dir.file("raw.h5"), {}, E::EmbedOptions().batch_size(16));
   CHECK(torch::equal(D::read_feature_file(dir.file("raw.h5"), true).features,
                      E::raw_pixel_features(train.images, model.norm)));

@@ -219,6 +219,14 @@ TEST_CASE("DINO's loss falls on a small subset", "[trainers][methods][dino]") {
   options.methods().dino().freeze_last_layer_steps(8).head().out_dim(256);
   const auto trace = train(options);
   CHECK(trace.loss.back() < trace.loss.front() - 0.2);
+
+  // The teacher (the official evaluation's encoder) is saved under the name `--weights` takes, apart from the student.
+  const auto checkpoint = ssl::load_checkpoint(dir.file("checkpoint.pt"));
+  const auto& teacher = checkpoint.modules.at("teacher_encoder");
+  require_equal_states(ssl::module_state(*ssl::rebuild_encoder(checkpoint, "c", "teacher_encoder")), teacher);
+  bool student_differs = false;
+  for (const auto& item : teacher) student_differs |= !torch::equal(item.value(), checkpoint.encoder[item.key()]);
+  CHECK(student_differs);
 }
 
 namespace {

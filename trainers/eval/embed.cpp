@@ -26,8 +26,8 @@ std::string to_string(Features features) {
 }
 
 FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& checkpoint,
-                                const std::string& checkpoint_path, const std::string& encoder_name,
-                                const data::Source& train, uint64_t seed) {
+                                const std::string& checkpoint_path, const std::string& weights,
+                                const std::string& encoder_name, const data::Source& train, uint64_t seed) {
   TORCH_CHECK(kind != Features::Stored, "stored features have no feature model: read them with read_feature_file");
   TORCH_CHECK(kind != Features::Encoder || checkpoint, "the encoder's features need a checkpoint");
   FeatureModel model;
@@ -41,8 +41,9 @@ FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& 
     TORCH_CHECK(meta.in_channels == train.channels(), "checkpoint '", checkpoint_path, "' encodes ",
                 meta.in_channels, "-channel images but data '", train.origin(), "' has ", train.channels(),
                 " channels");
-    model.encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'");
+    model.encoder = rebuild_encoder(*checkpoint, "checkpoint '" + checkpoint_path + "'", weights);
     model.described = meta.method.empty() ? meta.encoder : meta.method + "/" + meta.encoder;
+    if (weights != kTrainedEncoder) model.described += " (" + weights + ")";
   } else if (kind == Features::RandomInit) {
     const std::string name = checkpoint ? checkpoint->metadata.encoder : encoder_name;
     auto options = checkpoint ? recorded_encoder_options(checkpoint->metadata) : EncoderOptions(train.channels());
@@ -52,7 +53,8 @@ FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& 
   return model;
 }
 
-ModelInput resolve_model_input(const std::string& checkpoint, const std::string& data, data::SourceOptions source) {
+ModelInput resolve_model_input(const std::string& checkpoint, const std::string& weights, const std::string& data,
+                               data::SourceOptions source) {
   ModelInput out;
   if (!checkpoint.empty()) {
     out.checkpoint_path = checkpoint;
@@ -61,6 +63,7 @@ ModelInput resolve_model_input(const std::string& checkpoint, const std::string&
       out.checkpoint_path = (std::filesystem::path(checkpoint) / "checkpoint.pt").string();
     }
     out.checkpoint = load_checkpoint(out.checkpoint_path);
+    encoder_weights(*out.checkpoint, weights, "checkpoint '" + out.checkpoint_path + "'");
   }
   if (!data.empty()) {
     out.data_spec = data;
@@ -172,7 +175,7 @@ EmbedDataResult embed_data(const EmbedDataOptions& options, const std::function<
   TORCH_CHECK(extension == ".h5" || extension == ".hdf5", "embed: the output '", options.out(),
               "' must be an .h5 file");
   TORCH_CHECK(options.features() != Features::Stored, "embed: stored features cannot be embedded again");
-  const auto input = resolve_model_input(options.checkpoint(), options.data(), options.source());
+  const auto input = resolve_model_input(options.checkpoint(), options.weights(), options.data(), options.source());
   // The train split gives the normalization when the checkpoint has none (as `evaluate`).
   const auto train = data::open_source(input.data_spec, data::Split::Train, input.source);
   std::vector<std::shared_ptr<const data::Source>> parts;
@@ -181,7 +184,7 @@ EmbedDataResult embed_data(const EmbedDataOptions& options, const std::function<
     parts.push_back(data::align_classes(data::open_source(input.data_spec, data::Split::Test, input.source), *train));
   }
   const auto model = make_feature_model(options.features(), input.checkpoint, input.checkpoint_path,
-                                        options.encoder(), *train, options.seed());
+                                        options.weights(), options.encoder(), *train, options.seed());
   EmbedDataResult result;
   result.file = embed_to_file(model, parts, options.out(), embed_attributes(options, input, model, *train, parts),
                               options.embed(), progress);

@@ -30,7 +30,8 @@ struct FeatureModel {
   Encoder encoder;
   /// The normalization applied to the pixels.
   data::Normalization norm;
-  /// "method/encoder", "random-init/encoder" or "raw pixels".
+  /// "method/encoder" (plus " (NAME)" for weights other than the trained encoder's), "random-init/encoder" or
+  /// "raw pixels".
   std::string described;
   /// Features [B, D] (float, CPU) of uint8 images [B, H, W, C], in batches of `batch_size` on `device`.
   torch::Tensor operator()(const torch::Tensor& images, torch::Device device, int64_t batch_size) const;
@@ -40,8 +41,8 @@ struct FeatureModel {
 /// one, else `train`'s statistics; RandomInit uses the checkpoint's architecture (or `encoder_name` without one)
 /// seeded by `seed`. `checkpoint_path` names the checkpoint in messages.
 FeatureModel make_feature_model(Features kind, const std::optional<Checkpoint>& checkpoint,
-                                const std::string& checkpoint_path, const std::string& encoder_name,
-                                const data::Source& train, uint64_t seed);
+                                const std::string& checkpoint_path, const std::string& weights,
+                                const std::string& encoder_name, const data::Source& train, uint64_t seed);
 
 /// A checkpoint (when one is named) and the data it is evaluated on.
 struct ModelInput {
@@ -57,9 +58,11 @@ struct ModelInput {
   data::SourceOptions source;
 };
 
-/// Loads `checkpoint` (a file, or a run directory holding checkpoint.pt; empty: none) and resolves the data
-/// spec `data` (empty: the checkpoint's, else fashion-mnist) and the decoding options `source`.
-ModelInput resolve_model_input(const std::string& checkpoint, const std::string& data, data::SourceOptions source);
+/// Loads `checkpoint` (a file, or a run directory holding checkpoint.pt; empty: none), checks that it holds the
+/// encoder weights `weights` (`encoder_weights`), and resolves the data spec `data` (empty: the checkpoint's, else
+/// fashion-mnist) and the decoding options `source`.
+ModelInput resolve_model_input(const std::string& checkpoint, const std::string& weights, const std::string& data,
+                               data::SourceOptions source);
 
 /// Options of `embed_to_file`.
 struct EmbedOptions {
@@ -101,6 +104,8 @@ struct EmbedDataOptions {
   TORCH_ARG(Features, features) = Features::Encoder;
   /// Checkpoint file or run directory holding checkpoint.pt; empty: none (Raw, RandomInit).
   TORCH_ARG(std::string, checkpoint) = "";
+  /// Which of the checkpoint's encoder weights encode (`encoder_weights`: the trained encoder, or an EMA network).
+  TORCH_ARG(std::string, weights) = kTrainedEncoder;
   /// Architecture of the RandomInit features when there is no checkpoint.
   TORCH_ARG(std::string, encoder) = kDefaultEncoder;
   /// Data spec; empty: the checkpoint's, else fashion-mnist.

@@ -110,7 +110,7 @@ Inputs load_stored(const EvalOptions& options, EvalResult& result) {
 }
 
 Inputs load_images(const EvalOptions& options, EvalResult& result) {
-  const auto input = resolve_model_input(options.checkpoint(), options.data(), options.source());
+  const auto input = resolve_model_input(options.checkpoint(), options.weights(), options.data(), options.source());
   result.run_dir = input.run_dir;
   result.data = input.data_spec;
   Inputs in;
@@ -128,8 +128,8 @@ Inputs load_images(const EvalOptions& options, EvalResult& result) {
   TORCH_CHECK(train.height() == test.height() && train.width() == test.width() && train.channels() == test.channels(),
               "train images are ", train.height(), "x", train.width(), "x", train.channels(), " but test images are ",
               test.height(), "x", test.width(), "x", test.channels());
-  in.model = make_feature_model(options.features(), input.checkpoint, input.checkpoint_path, options.encoder(),
-                                data::MemorySource(train), options.seed());
+  in.model = make_feature_model(options.features(), input.checkpoint, input.checkpoint_path, options.weights(),
+                                options.encoder(), data::MemorySource(train), options.seed());
   result.model = in.model.described;
   if (input.checkpoint) result.checkpoint = input.checkpoint_path;
   in.train_labels = train.labels;

@@ -42,6 +42,9 @@ struct EvalOptions {
   TORCH_ARG(Features, features) = Features::Encoder;
   /// Checkpoint file, or run directory holding checkpoint.pt (the JSON result is then saved there); empty: none.
   TORCH_ARG(std::string, checkpoint) = "";
+  /// Which of the checkpoint's encoder weights are evaluated (`encoder_weights`: the trained encoder, or an EMA
+  /// network).
+  TORCH_ARG(std::string, weights) = kTrainedEncoder;
   /// Architecture of the RandomInit features when there is no checkpoint.
   TORCH_ARG(std::string, encoder) = kDefaultEncoder;
   /// Data spec; empty: the checkpoint's, else fashion-mnist.

@@ -82,9 +82,12 @@ double dino_teacher_temperature(const DINOMethodOptions& options, double progres
 
 /// DINO: self-distillation without labels. The student (encoder + DINO head) sees every crop, the teacher (an EMA
 /// copy of both) the 2 global crops; losses::dino is the cross-entropy from the centred, sharpened teacher to the
-/// student over every pair of different crops (the head runs on all crops of a network at once: one BatchNorm batch). After each step the center moves towards the batch mean of the
-/// teacher logits (losses::dino_center_update, all-reduced over the ranks); the teacher is EMA-updated at the
-/// start of every step (BYOL's cosine momentum schedule). Each size of crop goes through the encoder as one batch.
+/// student over every pair of different crops (the head runs on all crops of a network at once: one BatchNorm
+/// batch). After each step the center moves towards the batch mean of the teacher logits
+/// (losses::dino_center_update, all-reduced over the ranks); the teacher is EMA-updated at the start of every step
+/// (BYOL's cosine momentum schedule). Each size of crop goes through the encoder as one batch. The official
+/// evaluation probes the teacher; sslkit's probes the student unless told `--representation teacher_encoder`: at
+/// 2 epochs the teacher, still averaging early weights, probed 0.8 points lower (docs/results.md).
 class DINOMethod : public Method {
  public:
   /// `encoder` is trained; `teacher_encoder` is an encoder of the same architecture that becomes its EMA copy.
