@@ -68,6 +68,9 @@ class EfficientNetImpl : public EncoderImpl {
   EfficientNetImpl(const EncoderOptions& options, int64_t phi);
   torch::Tensor feature_map(const torch::Tensor& images) override;
   int64_t feature_dim() const override { return feature_dim_; }
+  /// False: its depthwise convolutions run slower in bf16 on CPU (SimCLR steps of efficientnet-b0, AVX-512 BF16,
+  /// 2 threads: 208 images/s in bf16 against 400 in fp32; b1-b3 likewise, README "Encoders").
+  bool bf16_faster_on_cpu() const override { return false; }
   /// The options this encoder was built with.
   EncoderOptions options;
 

@@ -47,6 +47,9 @@ class EncoderImpl : public torch::nn::Module {
   virtual std::string stem() const { return {}; }
   /// The resolved patch side of patch-based encoders; 0 otherwise. Checkpoints record it.
   virtual int64_t patch_size() const { return 0; }
+  /// Whether bf16 autocast trains this encoder faster than fp32 on a CPU with bf16 instructions; false where the
+  /// CPU's bf16 kernels are the slower ones (depthwise convolutions), so that `--precision auto` keeps fp32.
+  virtual bool bf16_faster_on_cpu() const { return true; }
 };
 /// Encoders are held by shared pointer, like every LibTorch module.
 using Encoder = std::shared_ptr<EncoderImpl>;

@@ -176,7 +176,7 @@ Trainer::Trainer(Method& method, data::Loader& loader, const LoopOptions& option
       world_size_(ranks_ != nullptr ? ranks_->world_size() : 1),
       writer_(ranks_ == nullptr || ranks_->rank() == 0),
       device_(loader.options().device()),
-      precision_(check_precision(options.precision(), device_)),
+      precision_(check_precision(options.precision(), device_, method.encoder()->bf16_faster_on_cpu())),
       progress_(options.progress() && writer_) {
   validate(options);
   TORCH_CHECK(loader.options().num_shards() == world_size_ && loader.options().shard() == (ranks_ ? ranks_->rank() : 0),

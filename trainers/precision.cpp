@@ -80,12 +80,15 @@ bool has_fast_bf16(torch::Device device) {
   return device.is_cpu() && cpu;
 }
 
-Precision check_precision(Precision precision, torch::Device device) {
+Precision check_precision(Precision precision, torch::Device device, bool bf16_faster_on_cpu) {
   TORCH_CHECK(device.is_cpu() || device.is_cuda(), "precision ", to_string(precision), " on device ", device.str(),
               ": only cpu and cuda are supported");
   TORCH_CHECK(!(precision == Precision::FP16 && device.is_cpu()),
               "precision fp16 needs a CUDA device (on CPU use bf16 or fp32)");
-  if (precision == Precision::Auto) return has_fast_bf16(device) ? Precision::BF16 : Precision::FP32;
+  if (precision == Precision::Auto) {
+    const bool bf16 = has_fast_bf16(device) && (device.is_cuda() || bf16_faster_on_cpu);
+    return bf16 ? Precision::BF16 : Precision::FP32;
+  }
   return precision;
 }
 

@@ -25,8 +25,9 @@ bool cpuinfo_has_fast_bf16(const std::string& cpuinfo);
 bool has_fast_bf16(torch::Device device);
 
 /// Checks that `precision` can run on `device` (fp16 needs CUDA; bf16 runs on CPU through CPU autocast) and
-/// returns it, Auto resolved to bf16 where `has_fast_bf16(device)` and fp32 elsewhere; throws one line otherwise.
-Precision check_precision(Precision precision, torch::Device device);
+/// returns it, Auto resolved to bf16 where `has_fast_bf16(device)` and, on a CPU, `bf16_faster_on_cpu` (the
+/// encoder's `EncoderImpl::bf16_faster_on_cpu`), fp32 elsewhere; throws one line otherwise.
+Precision check_precision(Precision precision, torch::Device device, bool bf16_faster_on_cpu = true);
 
 /// Turns autocast on for `device`'s type at `precision` (nothing for fp32) for its lifetime, restoring the
 /// previous state after. Works with the LibTorch 1.13 and 2.x autocast APIs.

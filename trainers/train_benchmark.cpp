@@ -168,7 +168,7 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   TORCH_CHECK_VALUE(options.warmup_steps() >= 0, "bench train: warmup steps must be >= 0, got ", options.warmup_steps());
   TORCH_CHECK_VALUE(options.rounds() > 0, "bench train: rounds must be > 0, got ", options.rounds());
   const torch::Device device = resolve_device(config.device());
-  const Precision precision = check_precision(config.loop().precision(), device);
+  check_precision(config.loop().precision(), device);
   torch::manual_seed(config.seed());
 
   const auto train_set = data::head(data::open_source(config.data(), data::Split::Train, config.source()),
@@ -176,6 +176,7 @@ TrainBenchmarkResult run_train_benchmark(const TrainBenchmarkOptions& options) {
   const data::Normalization norm = data::compute_normalization(*train_set);
   std::unique_ptr<Method> method = make_method(config, *train_set);
   Encoder encoder = method->encoder();
+  const Precision precision = check_precision(config.loop().precision(), device, encoder->bf16_faster_on_cpu());
   method->to(device);
   method->train(true);
   auto optimizer = make_optimizer(method->modules(), config.loop().optimizer());

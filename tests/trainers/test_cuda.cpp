@@ -122,6 +122,7 @@ TEST_CASE("Precision auto on CUDA: bf16 from compute capability 8.0 (Ampere) on,
   REQUIRE(torch::cuda::is_available());
   const auto resolved = T::check_precision(T::Precision::Auto, kCuda);
   CHECK(resolved == (T::has_fast_bf16(kCuda) ? T::Precision::BF16 : T::Precision::FP32));
+  CHECK(T::check_precision(T::Precision::Auto, kCuda, false) == resolved);  // the CPU-only encoder hint is ignored
   CHECK(T::check_precision(T::Precision::FP16, kCuda) == T::Precision::FP16);
 }
 

@@ -163,6 +163,12 @@ TEST_CASE("Precision auto: bf16 where /proc/cpuinfo lists avx512_bf16 or amx_bf1
   // Auto resolves to one of the two, never to itself or fp16.
   const auto resolved = T::check_precision(T::Precision::Auto, torch::kCPU);
   CHECK(resolved == (T::has_fast_bf16(torch::kCPU) ? T::Precision::BF16 : T::Precision::FP32));
+  // An encoder whose bf16 kernels are the slower ones on CPU (EfficientNet's depthwise convolutions) keeps fp32.
+  CHECK(T::check_precision(T::Precision::Auto, torch::kCPU, false) == T::Precision::FP32);
+  CHECK(T::check_precision(T::Precision::BF16, torch::kCPU, false) == T::Precision::BF16);
+  CHECK_FALSE(ssl::make_encoder("efficientnet-b0", ssl::EncoderOptions(1))->bf16_faster_on_cpu());
+  CHECK(ssl::make_encoder("convnet-w", ssl::EncoderOptions(1))->bf16_faster_on_cpu());
+  CHECK(ssl::make_encoder("vit-tiny", ssl::EncoderOptions(1))->bf16_faster_on_cpu());
 }
 
 TEST_CASE("Precision: names, fp16 refused on CPU, CPU autocast to bf16 with fp32 scopes for losses",
