@@ -14,6 +14,9 @@ po::options_description export_description() {
   po::options_description description("sslkit export options");
   description.add_options()
       ("checkpoint", po::value<std::string>(), "checkpoint file or run directory (holding checkpoint.pt)")
+      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
+       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
+       "teacher_encoder (dino), target_encoder (byol), key_encoder (moco)")
       ("format", po::value<std::string>()->default_value("torchscript"), "torchscript or onnx")
       ("out", po::value<std::string>(), "file to write (atomically)")
       ("image-size", po::value<int64_t>()->default_value(0),
@@ -48,6 +51,7 @@ exporter::ExportOptions export_options(const po::variables_map& v) {
     throw po::error("--image-size and --batch shape the ONNX input only; TorchScript takes any [N, C, H, W]");
   return exporter::ExportOptions()
       .checkpoint(v["checkpoint"].as<std::string>())
+      .weights(v["weights"].as<std::string>())
       .out(v["out"].as<std::string>())
       .format(format)
       .onnx(exporter::OnnxOptions().batch(batch_option(v)).image_size(image_size));

@@ -103,3 +103,28 @@ TEST_CASE("export_encoder reads a run directory, writes atomically and refuses w
             .find(missing) != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.file("never.pt")));
 }
+
+TEST_CASE("export_encoder writes the encoder weights named: an EMA network the checkpoint holds, or the trained one",
+          "[export]") {
+  // Tolerance: as the first test (the same float32 kernels on the same weights; measured 1.2e-7 for convnets).
+  TempDir dir;
+  const ssl::data::Normalization norm{{0.5f}, {0.25f}};
+  auto checkpoint = random_checkpoint("convnet-s", 1, norm);
+  auto teacher = random_checkpoint("convnet-s", 1, norm);
+  for (auto& item : teacher.encoder) item.value() = item.value() * 0.5;
+  checkpoint.modules["teacher_encoder"] = teacher.encoder;
+  const std::string path = dir.file("c.pt");
+  ssl::save_checkpoint(checkpoint, path);
+  const auto images = torch::rand({2, 1, 28, 28});
+  for (const auto* source : {&teacher, &checkpoint}) {
+    const std::string weights = source == &teacher ? "teacher_encoder" : ssl::kTrainedEncoder;
+    INFO(weights);
+    X::export_encoder(X::ExportOptions().checkpoint(path).weights(weights).out(dir.file(weights + ".pt")));
+    const auto exported = torch::jit::load(dir.file(weights + ".pt")).forward({images}).toTensor();
+    CHECK((exported - ssl::testing::reference_features(*source, norm, images)).abs().max().item<double>() <= 1e-4);
+  }
+  CHECK(error_message([&] {
+          X::export_encoder(X::ExportOptions().checkpoint(path).weights("target_encoder").out(dir.file("x.pt")));
+        }) == "checkpoint '" + path + "': it holds no weights named 'target_encoder' (encoder, teacher_encoder)");
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.pt")));
+}

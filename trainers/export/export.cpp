@@ -26,8 +26,9 @@ ExportResult export_encoder(const ExportOptions& options) {
   result.checkpoint_path = std::filesystem::is_directory(options.checkpoint())
                                ? (std::filesystem::path(options.checkpoint()) / "checkpoint.pt").string()
                                : options.checkpoint();
-  const Checkpoint checkpoint = load_checkpoint(result.checkpoint_path);
+  Checkpoint checkpoint = load_checkpoint(result.checkpoint_path);
   const std::string what = "checkpoint '" + result.checkpoint_path + "'";
+  if (options.weights() != kTrainedEncoder) checkpoint.encoder = encoder_weights(checkpoint, options.weights(), what);
   if (options.format() == ExportFormat::kOnnx) {
     export_onnx(checkpoint, options.out(), options.onnx(), what);
   } else {

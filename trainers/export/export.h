@@ -23,6 +23,8 @@ ExportFormat parse_export_format(const std::string& name);
 struct ExportOptions {
   /// Checkpoint file, or run directory holding checkpoint.pt.
   TORCH_ARG(std::string, checkpoint);
+  /// Which of the checkpoint's encoder weights to export (`encoder_weights`: the trained encoder, or an EMA network).
+  TORCH_ARG(std::string, weights) = kTrainedEncoder;
   /// File to write (atomically).
   TORCH_ARG(std::string, out);
   /// Format of the file.
