@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "sslkit/ssl/checkpoint.h"
 #include "sslkit/ssl/device.h"
 
 #include <cstdint>
@@ -81,6 +82,13 @@ int apply_threads(const po::variables_map& vm) {
   const int threads = vm["threads"].as<int>();
   if (threads < 0) throw po::error("--threads must be >= 0, got " + std::to_string(threads));
   return ssl::set_threads(threads);
+}
+
+void add_weights_option(po::options_description& description) {
+  description.add_options()
+      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
+       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
+       "teacher_encoder (dino; the official evaluation's choice), target_encoder (byol), key_encoder (moco)");
 }
 
 void add_source_options(po::options_description& description) {

@@ -36,6 +36,9 @@ po::typed_value<double>* real(double value);
 /// Applies --threads (0: all cores) and returns the thread count in force.
 int apply_threads(const po::variables_map& vm);
 
+/// Adds --weights, which encoder weights of a checkpoint a subcommand reads (probe, embed, export).
+void add_weights_option(po::options_description& description);
+
 /// Adds the options of image-folder decoding: --image-size, --channels, --fit, --on-bad-image.
 void add_source_options(po::options_description& description);
 

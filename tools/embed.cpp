@@ -21,9 +21,6 @@ po::options_description embed_description() {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a fresh encoder of the "
        "checkpoint's architecture, or of --encoder, seeded by --seed)")
-      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
-       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
-       "teacher_encoder (dino; the official evaluation's choice), target_encoder (byol), key_encoder (moco)")
       ("encoder", po::value<std::string>()->default_value(ssl::kDefaultEncoder),
        "architecture of --features random-init when no checkpoint is given")
       ("data", po::value<std::string>(), "data spec (default: the checkpoint's, else fashion-mnist)")
@@ -33,6 +30,7 @@ po::options_description embed_description() {
       ("batch-size", po::value<int64_t>()->default_value(eval::EmbedOptions().batch_size()),
        "images read, encoded and written at a time")
       ("quiet,q", po::bool_switch(), "no progress line");
+  add_weights_option(description);
   add_source_options(description);
   add_common_options(description);
   return description;

@@ -14,14 +14,12 @@ po::options_description export_description() {
   po::options_description description("sslkit export options");
   description.add_options()
       ("checkpoint", po::value<std::string>(), "checkpoint file or run directory (holding checkpoint.pt)")
-      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
-       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
-       "teacher_encoder (dino), target_encoder (byol), key_encoder (moco)")
       ("format", po::value<std::string>()->default_value("torchscript"), "torchscript or onnx")
       ("out", po::value<std::string>(), "file to write (atomically)")
       ("image-size", po::value<int64_t>()->default_value(0),
        "onnx: height and width of the input (0: the checkpoint's image size)")
       ("batch", po::value<std::string>()->default_value("dynamic"), "onnx: batch size of the input, or dynamic");
+  add_weights_option(description);
   add_common_options(description);
   return description;
 }

@@ -65,9 +65,6 @@ po::options_description probe_description() {
       ("features", po::value<std::string>()->default_value("encoder"),
        "encoder (the checkpoint's frozen encoder) | raw (normalized pixels) | random-init (a freshly initialized "
        "encoder of the checkpoint's architecture, or of --encoder, seeded by --seed)")
-      ("weights", po::value<std::string>()->default_value(ssl::kTrainedEncoder),
-       "which encoder weights of the checkpoint: encoder (the trained one) or an EMA network it holds: "
-       "teacher_encoder (dino; the official evaluation's choice), target_encoder (byol), key_encoder (moco)")
       ("train-features", po::value<std::string>(),
        "stored features (an .h5 file of sslkit embed: /features float32 [N,D], /labels) to fit on, instead of "
        "--checkpoint and --data; needs --test-features")
@@ -108,6 +105,7 @@ po::options_description probe_description() {
       ("out", po::value<std::string>(), "folder for confusion.csv and confusion.png, or a map's PNGs (created if needed)")
       ("json", po::bool_switch(), "print the result as one JSON object");
   add_head_training_options(description, defaults);
+  add_weights_option(description);
   add_source_options(description);
   add_common_options(description);
   return description;

@@ -86,7 +86,7 @@ double dino_teacher_temperature(const DINOMethodOptions& options, double progres
 /// batch). After each step the center moves towards the batch mean of the teacher logits
 /// (losses::dino_center_update, all-reduced over the ranks); the teacher is EMA-updated at the start of every step
 /// (BYOL's cosine momentum schedule). Each size of crop goes through the encoder as one batch. The official
-/// evaluation probes the teacher; sslkit's probes the student unless told `--representation teacher_encoder`: at
+/// evaluation probes the teacher; sslkit's probes the student unless told `--weights teacher_encoder`: at
 /// 2 epochs the teacher, still averaging early weights, probed 0.8 points lower (docs/results.md).
 class DINOMethod : public Method {
  public:
