@@ -72,6 +72,10 @@ class Loader {
   std::optional<Batch> next();
   /// Builds batch `step` of `epoch` on the calling thread (what workers run), on CPU.
   Batch make_batch(int64_t epoch, int64_t step) const;
+  /// The images the batches come from.
+  const Source& source() const { return *source_; }
+  /// The view maker the batches come from.
+  const ViewMaker& view_maker() const { return *maker_; }
   /// The options the loader was built with.
   const LoaderOptions& options() const { return options_; }
 

@@ -58,7 +58,14 @@ void add_optimization_options(po::options_description& description, const traine
        "auto (bf16 where the device has fast bf16: a CPU with AVX512-BF16 or AMX, a CUDA GPU of compute "
        "capability 8.0+; fp32 elsewhere) | fp32 | bf16 (CUDA or CPU autocast) | fp16 (CUDA, dynamic loss scaling)")
       ("warmup", real(d.warmup_fraction()),
-       "fraction of the run in linear warmup before the cosine decay");
+       "fraction of the run in linear warmup before the cosine decay")
+      ("start-resolution", po::value<int64_t>()->default_value(d.progressive_resize().start_side()),
+       "progressive resizing: side in pixels the crop views start at, growing to their full side over the ramp "
+       "(0: off)")
+      ("resolution-ramp-start", real(d.progressive_resize().ramp_start()),
+       "progressive resizing: fraction of the run at which the crop views start to grow")
+      ("resolution-ramp-end", real(d.progressive_resize().ramp_end()),
+       "progressive resizing: fraction of the run from which the crop views have their full side");
 }
 
 void add_method_options(po::options_description& description, const trainers::MethodOptions& d) {
@@ -263,6 +270,10 @@ trainers::LoopOptions loop_options(const po::variables_map& v, const std::string
                      .momentum(v["momentum"].as<double>())
                      .nesterov(v["nesterov"].as<bool>()))
       .warmup_fraction(v["warmup"].as<double>())
+      .progressive_resize(trainers::ProgressiveResizeOptions()
+                              .start_side(v["start-resolution"].as<int64_t>())
+                              .ramp_start(v["resolution-ramp-start"].as<double>())
+                              .ramp_end(v["resolution-ramp-end"].as<double>()))
       .precision(trainers::parse_precision(v["precision"].as<std::string>()))
       .clip_grad_norm(v["clip-grad-norm"].as<double>())
       .log_every(v["log-every"].as<int64_t>())

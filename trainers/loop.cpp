@@ -142,6 +142,8 @@ class Trainer {
   bool writer_;  // rank 0 (or the only process) writes the run directory
   torch::Device device_;
   Precision precision_;
+  std::vector<int64_t> resizable_views_;  // the views progressive resizing downsamples (none when it is off)
+  int64_t resize_multiple_ = 1;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<torch::Tensor> params_;
   std::optional<LossScaler> scaler_;
@@ -179,6 +181,9 @@ Trainer::Trainer(Method& method, data::Loader& loader, const LoopOptions& option
       precision_(check_precision(options.precision(), device_, method.encoder()->bf16_faster_on_cpu())),
       progress_(options.progress() && writer_) {
   validate(options);
+  check_progressive_resize(options.progressive_resize(), loader.view_maker(), loader.source(), *method.encoder());
+  if (options.progressive_resize().start_side() > 0) resizable_views_ = loader.view_maker().resizable_views();
+  resize_multiple_ = resize_multiple(*method.encoder());
   TORCH_CHECK(loader.options().num_shards() == world_size_ && loader.options().shard() == (ranks_ ? ranks_->rank() : 0),
               "train_loop: the loader reads shard ", loader.options().shard(), " of ", loader.options().num_shards(),
               ", but this is rank ", ranks_ ? ranks_->rank() : 0, " of ", world_size_);
@@ -259,6 +264,12 @@ void Trainer::announce() const {
                  static_cast<long long>(loader_.options().batch_size()),
                  has_sync_batch_norm(method_.modules()) ? ", synchronized BatchNorm" : "");
   }
+  if (!resizable_views_.empty()) {
+    const auto& resize = options_.progressive_resize();
+    std::fprintf(stderr,
+                 "sslkit pretrain: crop views from %lld px, growing to their full side over %g-%g%% of the run\n",
+                 static_cast<long long>(resize.start_side()), 100 * resize.ramp_start(), 100 * resize.ramp_end());
+  }
 }
 
 bool Trainer::budget_reached(double elapsed) const {
@@ -281,14 +292,20 @@ StepRecord Trainer::step(const data::Batch& batch, int64_t epoch) {
   record.lr = options_.optimizer().lr() * warmup_cosine(fraction, options_.warmup_fraction());
   set_learning_rate(*optimizer_, record.lr);
   method_.set_progress(fraction);
+  const int64_t side = resizable_views_.empty()
+                           ? 0
+                           : resized_side(options_.progressive_resize(),
+                                          batch.views[static_cast<size_t>(resizable_views_.front())].size(-1),
+                                          fraction, resize_multiple_);
   optimizer_->zero_grad();
   StepOutput out;
   {
     AutocastGuard autocast(precision_, device_);
-    out = method_.step(batch);
+    out = method_.step(side > 0 ? resize_views(batch, resizable_views_, side) : batch);
   }
   record.loss = out.loss.detach().to(torch::kDouble).item<double>();
   record.metrics = out.metrics;
+  if (side > 0) record.metrics["resolution"] = static_cast<double>(side);
   if (!std::isfinite(record.loss)) {
     const int64_t good = last_checkpoint_step_ >= 0 ? last_checkpoint_step_ : resumed_ ? result_.resumed_from_step : -1;
     const char* value = std::isnan(record.loss) ? "nan" : record.loss > 0 ? "inf" : "-inf";
@@ -451,6 +468,7 @@ std::string kept_checkpoint_name(int64_t step) { return "checkpoint-step-" + std
 
 void validate(const LoopOptions& o) {
   validate(o.optimizer());
+  validate(o.progressive_resize());
   TORCH_CHECK_VALUE(o.epochs() > 0, "epochs must be > 0, got ", o.epochs());
   TORCH_CHECK_VALUE(std::isfinite(o.max_minutes()) && o.max_minutes() >= 0, "max-minutes must be finite and >= 0, got ",
               o.max_minutes());

@@ -5,6 +5,7 @@
 #include "sslkit/trainers/method.h"
 #include "sslkit/trainers/optim.h"
 #include "sslkit/trainers/precision.h"
+#include "sslkit/trainers/progressive_resize.h"
 
 #include <torch/arg.h>
 
@@ -30,6 +31,8 @@ struct LoopOptions {
   TORCH_ARG(OptimizerOptions, optimizer) = OptimizerOptions().lr(2e-3);
   /// Fraction of the run spent in linear learning-rate warmup.
   TORCH_ARG(double, warmup_fraction) = 0.02;
+  /// Progressive resizing of the crop views over the run (off by default).
+  TORCH_ARG(ProgressiveResizeOptions, progressive_resize) = {};
   /// Forward-pass precision: fp32, bf16 (CUDA or CPU autocast) or fp16 (CUDA, dynamic loss scaling).
   TORCH_ARG(Precision, precision) = Precision::FP32;
   /// Clip the gradients' global L2 norm to this value (0: no clipping).

@@ -55,6 +55,9 @@ std::map<std::string, std::string> run_signature(const PretrainOptions& o) {
           {"momentum", text(loop.optimizer().momentum())},
           {"nesterov", loop.optimizer().nesterov() ? "true" : "false"},
           {"warmup", text(loop.warmup_fraction())},
+          {"start_resolution", std::to_string(loop.progressive_resize().start_side())},
+          {"resolution_ramp_start", text(loop.progressive_resize().ramp_start())},
+          {"resolution_ramp_end", text(loop.progressive_resize().ramp_end())},
           {"seed", std::to_string(o.seed())},
           {"precision", to_string(loop.precision())},
           {"clip_grad_norm", text(loop.clip_grad_norm())}};
@@ -250,6 +253,7 @@ PretrainResult pretrain(const PretrainOptions& options) {
                           .device(device)
                           .num_shards(dist.world_size())
                           .shard(dist.rank()));
+  check_progressive_resize(options.loop().progressive_resize(), loader.view_maker(), *train_set, *method->encoder());
   std::optional<RunDirectory> run_directory;
   if (writer) run_directory.emplace(options);
   std::optional<Checkpoint> resume_from;

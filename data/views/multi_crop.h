@@ -30,6 +30,8 @@ class MultiCrop : public ViewMaker {
   int64_t num_views() const override { return 2 + options_.local_crops(); }
   std::vector<int64_t> view_shape(int64_t channels, int64_t height, int64_t width) const override;
   std::vector<int64_t> shape_of_view(int64_t view, int64_t channels, int64_t height, int64_t width) const override;
+  /// The two global crops; the local crops keep their side.
+  std::vector<int64_t> resizable_views() const override { return {0, 1}; }
   void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* targets) const override;
   /// The options this view was built with.
   const MultiCropOptions& options() const { return options_; }

@@ -11,6 +11,7 @@ class TwoViews : public ViewMaker {
   std::string name() const override { return "two-views"; }
   int64_t num_views() const override { return 2; }
   std::vector<int64_t> view_shape(int64_t channels, int64_t height, int64_t width) const override;
+  std::vector<int64_t> resizable_views() const override { return {0, 1}; }
   void make(const ImageRef& image, Rng& rng, float* const* outs, int64_t* targets) const override;
   /// The augmentation applied to each view.
   const ContrastiveAugmentOptions& options() const { return options_; }

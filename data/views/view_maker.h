@@ -27,6 +27,9 @@ class ViewMaker {
   virtual int64_t targets_per_image() const { return 0; }
   /// Whether `make` writes classification targets.
   bool has_target() const { return targets_per_image() > 0; }
+  /// Views that are crops of the whole image at its full side, which the trainer's progressive resizing may
+  /// downsample (none unless a maker says so).
+  virtual std::vector<int64_t> resizable_views() const { return {}; }
   /// Number of classes of the targets (0 when there are none).
   virtual int64_t num_classes() const { return 0; }
   /// Writes the views of `image` into `outs[v]` (each a float buffer of `shape_of_view(v, ...)`) and, when

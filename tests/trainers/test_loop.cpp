@@ -2,6 +2,8 @@
 #include "temp_dir.h"
 #include "trainers/run_helpers.h"
 
+#include "sslkit/data/views/rotations.h"
+#include "sslkit/data/views/two_views.h"
 #include "sslkit/ssl/checkpoint.h"
 #include "sslkit/trainers/loop.h"
 #include "sslkit/trainers/eval/metrics.h"
@@ -15,6 +17,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -38,27 +41,47 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-// SimCLR whose loss turns NaN on call `bad_call` (0-based), for the NaN guard.
-class NanAfter : public T::Method {
+// SimCLR seen through a wrapper whose `step` a test overrides to watch or alter what the loop passes and gets.
+class WrappedSimCLR : public T::Method {
  public:
-  NanAfter(ssl::Encoder encoder, int64_t bad_call) : inner_(std::move(encoder), {}), bad_call_(bad_call) {}
+  explicit WrappedSimCLR(ssl::Encoder encoder) : inner_(std::move(encoder), {}) {}
   std::string name() const override { return "simclr"; }
   ssl::Encoder encoder() const override { return inner_.encoder(); }
   std::vector<std::shared_ptr<torch::nn::Module>> modules() const override { return inner_.modules(); }
   std::shared_ptr<const ssl::data::ViewMaker> view_maker(const ssl::data::Normalization& norm) const override {
     return inner_.view_maker(norm);
   }
-  T::StepOutput step(const ssl::data::Batch& batch) override {
-    auto out = inner_.step(batch);
-    if (calls_++ == bad_call_) out.loss = out.loss * std::numeric_limits<float>::quiet_NaN();
-    return out;
-  }
+  T::StepOutput step(const ssl::data::Batch& batch) override { return inner_.step(batch); }
   std::map<std::string, ssl::TensorDict> extra_state() const override { return inner_.extra_state(); }
 
  private:
   T::SimCLR inner_;
+};
+
+// SimCLR whose loss turns NaN on call `bad_call` (0-based), for the NaN guard.
+class NanAfter : public WrappedSimCLR {
+ public:
+  NanAfter(ssl::Encoder encoder, int64_t bad_call) : WrappedSimCLR(std::move(encoder)), bad_call_(bad_call) {}
+  T::StepOutput step(const ssl::data::Batch& batch) override {
+    auto out = WrappedSimCLR::step(batch);
+    if (calls_++ == bad_call_) out.loss = out.loss * std::numeric_limits<float>::quiet_NaN();
+    return out;
+  }
+
+ private:
   int64_t bad_call_;
   int64_t calls_ = 0;
+};
+
+// SimCLR that records the sides of the two views each step receives.
+class SideRecorder : public WrappedSimCLR {
+ public:
+  using WrappedSimCLR::WrappedSimCLR;
+  T::StepOutput step(const ssl::data::Batch& batch) override {
+    sides.push_back({batch.views[0].size(2), batch.views[0].size(3), batch.views[1].size(2), batch.views[1].size(3)});
+    return WrappedSimCLR::step(batch);
+  }
+  std::vector<std::vector<int64_t>> sides;
 };
 
 // An encoder whose features are all NaN (a registered encoder, so that pretrain builds it by name).
@@ -403,4 +426,128 @@ TEST_CASE("Resume refuses a checkpoint whose step lies outside the run's schedul
   ssl::save_checkpoint(checkpoint, path);
   CHECK(error_message([&] { T::pretrain(tiny_run(dir.str()).resume(true)); }) ==
         "checkpoint '" + path + "': metadata 'step' is '-5', expected an integer in [0, 1099511627776]");
+}
+
+TEST_CASE("Progressive resizing: the start side, then a linear ramp to the full side, rounded to the multiple",
+          "[trainers][resize]") {
+  const auto o = T::ProgressiveResizeOptions().start_side(16).ramp_start(0.3).ramp_end(0.8);
+  CHECK(T::resized_side(o, 28, 0.0, 2) == 16);
+  CHECK(T::resized_side(o, 28, 0.3, 2) == 16);
+  CHECK(T::resized_side(o, 28, 0.4, 2) == 18);   // 16 + 0.2 * 12 = 18.4
+  CHECK(T::resized_side(o, 28, 0.55, 2) == 22);  // halfway: 22
+  CHECK(T::resized_side(o, 28, 0.55, 4) == 24);  // 22 / 4 = 5.5 rounds to 6 patches of 4
+  CHECK(T::resized_side(o, 28, 0.55, 1) == 22);
+  CHECK(T::resized_side(o, 28, 0.79, 2) == 28);  // 27.76
+  CHECK(T::resized_side(o, 27, 0.79, 2) == 26);  // 26.78: the nearest even side
+  CHECK(T::resized_side(o, 27, 0.8, 2) == 27);   // 28 by rounding, but never above the full side
+  CHECK(T::resized_side(o, 28, 1.0, 2) == 28);
+  CHECK(T::resized_side(T::ProgressiveResizeOptions(), 28, 0.0, 2) == 28);  // off
+  CHECK(T::resized_side(o, 12, 0.0, 2) == 12);                               // start above the views' side
+
+  CHECK(error_message([] { T::validate(T::ProgressiveResizeOptions().start_side(-1)); }) ==
+        "progressive resizing: start side must be >= 0 (0: off), got -1");
+  CHECK(error_message([] { T::validate(T::ProgressiveResizeOptions().ramp_start(0.5).ramp_end(0.5)); }) ==
+        "progressive resizing: expected a ramp 0 <= start < end <= 1, got start 0.5 and end 0.5");
+  CHECK(error_message([] { T::validate(T::ProgressiveResizeOptions().ramp_end(1.5)); }) ==
+        "progressive resizing: expected a ramp 0 <= start < end <= 1, got start 0.3 and end 1.5");
+}
+
+TEST_CASE("Progressive resizing area-downsamples the listed views only, keeping their memory format",
+          "[trainers][resize]") {
+  ssl::data::Batch batch;
+  // Small integers: sums of four and their quarters are exact in float32, so the check is exact.
+  const auto global = torch::arange(2 * 3 * 28 * 28, torch::kFloat).remainder(97).reshape({2, 3, 28, 28});
+  batch.views = {global.contiguous(torch::MemoryFormat::ChannelsLast), global.clone(), torch::rand({2, 3, 14, 14})};
+  const auto resized = T::resize_views(batch, {0, 2}, 14);
+  // A 28 -> 14 area downsampling is the mean of each 2x2 block.
+  const auto blocks = global.reshape({2, 3, 14, 2, 14, 2}).mean({3, 5});
+  CHECK(resized.views[0].sizes() == torch::IntArrayRef({2, 3, 14, 14}));
+  CHECK(torch::equal(resized.views[0], blocks));
+  CHECK(resized.views[0].is_contiguous(torch::MemoryFormat::ChannelsLast));
+  CHECK(resized.views[1].data_ptr() == batch.views[1].data_ptr());  // not listed
+  CHECK(resized.views[2].data_ptr() == batch.views[2].data_ptr());  // already at the side
+  CHECK(T::resize_views(batch, {0}, 20).views[0].sizes() == torch::IntArrayRef({2, 3, 20, 20}));
+}
+
+TEST_CASE("Progressive resizing refuses views that are not crops, a start side at the views' side, and one below a "
+          "ViT's patch",
+          "[trainers][resize]") {
+  const auto source = ssl::data::head(ssl::data::open_source("fashion-mnist", ssl::data::Split::Train), 64);
+  const ssl::data::Normalization norm{{0.5}, {0.25}};
+  const auto convnet = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
+  const auto o = T::ProgressiveResizeOptions().start_side(16);
+  const ssl::data::TwoViews two_views({}, norm);
+  T::check_progressive_resize(o, two_views, *source, *convnet);
+  T::check_progressive_resize(T::ProgressiveResizeOptions(), ssl::data::Rotations({}, norm), *source, *convnet);
+  CHECK(error_message([&] {
+          T::check_progressive_resize(o, ssl::data::Rotations({}, norm), *source, *convnet);
+        }) == "progressive resizing: the 'rotations' views of this method are not crops of the whole image and "
+              "cannot be resized (two-views and multi-crop views can)");
+  CHECK(error_message([&] {
+          T::check_progressive_resize(T::ProgressiveResizeOptions().start_side(28), two_views, *source, *convnet);
+        }) == "progressive resizing: start side 28 is not below the views' side 28 (0 turns resizing off)");
+  const auto vit = ssl::make_encoder("vit-tiny", ssl::EncoderOptions(1).patch_size(7));
+  CHECK(T::resize_multiple(*vit) == 7);
+  CHECK(T::resize_multiple(*convnet) == 2);
+  CHECK(error_message([&] {
+          T::check_progressive_resize(T::ProgressiveResizeOptions().start_side(4), two_views, *source, *vit);
+        }) == "progressive resizing: start side 4 is below the encoder's smallest input step of 7 pixels");
+}
+
+TEST_CASE("Progressive resizing: the steps see the scheduled side, the metrics record it, and resume stays bitwise",
+          "[trainers][resize]") {
+  SingleThread single_thread;
+  TempDir dir;
+  const auto resize = T::ProgressiveResizeOptions().start_side(14).ramp_start(0.25).ramp_end(0.75);
+  auto options = with_loop(tiny_run(dir.file("recorded")).workers(0), [&](auto& l) { l.progressive_resize(resize); });
+  std::filesystem::create_directories(dir.file("recorded"));
+  torch::manual_seed(options.seed());
+  auto train = ssl::data::head(ssl::data::open_source(options.data(), ssl::data::Split::Train), options.max_images());
+  SideRecorder method(ssl::make_encoder("convnet-s", ssl::EncoderOptions(1)));
+  ssl::data::Loader loader(train, method.view_maker(ssl::data::compute_normalization(*train)),
+                           ssl::data::LoaderOptions(32).workers(0).seed(11));
+  const auto metadata = ssl::make_checkpoint("convnet-s", *method.encoder(), 1, 28).metadata;
+  T::train_loop(method, loader, options.loop(), metadata);
+  // 18 steps; step s runs at progress s / 18: 14 px to 0.25, then 14 + 14 (p - 0.25) / 0.5 rounded to even.
+  std::vector<int64_t> expected;
+  for (int s = 0; s < 18; ++s) {
+    const double t = std::clamp((s / 18.0 - 0.25) / 0.5, 0.0, 1.0);
+    expected.push_back(std::min<int64_t>(28, 2 * std::llround((14 + 14 * t) / 2)));
+  }
+  REQUIRE(method.sides.size() == 18);
+  for (size_t s = 0; s < 18; ++s) {
+    INFO("step " << s);
+    CHECK(method.sides[s] == std::vector<int64_t>(4, expected[s]));
+  }
+  CHECK(expected.front() == 14);
+  CHECK(expected.back() == 28);
+  const auto logged = logged_values(dir.file("recorded/metrics.jsonl"), "resolution");
+  REQUIRE(logged.size() == 18);
+  for (size_t s = 0; s < 18; ++s) CHECK(logged[s] == static_cast<double>(expected[s]));
+
+  // The side depends on the step (or the clock under a time budget) only, so a resumed run repeats it.
+  const auto whole =
+      T::pretrain(with_loop(tiny_run(dir.file("whole")), [&](auto& l) { l.progressive_resize(resize); }));
+  T::pretrain(with_loop(tiny_run(dir.file("split")), [&](auto& l) { l.progressive_resize(resize).max_steps(7); }));
+  const auto resumed =
+      T::pretrain(with_loop(tiny_run(dir.file("split")).resume(true), [&](auto& l) { l.progressive_resize(resize); }));
+  CHECK(resumed.resumed_from_step == 7);
+  require_equal_states(ssl::load_checkpoint(whole.checkpoint).encoder,
+                       ssl::load_checkpoint(resumed.checkpoint).encoder);
+  const auto plain = T::pretrain(tiny_run(dir.file("plain")));
+  CHECK_FALSE(torch::equal(ssl::load_checkpoint(whole.checkpoint).encoder.values()[0],
+                           ssl::load_checkpoint(plain.checkpoint).encoder.values()[0]));
+}
+
+TEST_CASE("Resume refuses another progressive resizing schedule", "[trainers][resize][resume]") {
+  SingleThread single_thread;
+  TempDir dir;
+  const auto resize = T::ProgressiveResizeOptions().start_side(14);
+  T::pretrain(with_loop(tiny_run(dir.str()), [&](auto& l) { l.progressive_resize(resize).max_steps(2); }));
+  CHECK(error_message([&] {
+          T::pretrain(with_loop(tiny_run(dir.str()).resume(true),
+                                [&](auto& l) { l.progressive_resize(T::ProgressiveResizeOptions().start_side(16)); }));
+        }) ==
+        "cannot resume '" + dir.str() + "': start_resolution is 16 here but 14 in the interrupted run (options that "
+        "change the run must match its options.ini)");
 }
