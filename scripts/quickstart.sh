@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quickstart: install what is missing, build in Release, pretrain SimCLR / convnet-w on Fashion-MNIST with
-# the default budget (10 minutes of training), then print the linear-probe test accuracy beside raw pixels.
-# Extra arguments are passed to `sslkit pretrain` (e.g. --max-minutes 2).
+# the default budget (10 minutes of training) and progressive resizing from 16 px (docs/results.md: +0.70 points
+# at 10 minutes), then print the linear-probe test accuracy beside raw pixels.
+# Extra arguments are passed to `sslkit pretrain` (e.g. --max-minutes 2, --start-resolution 0 for full-size views).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -12,7 +13,9 @@ cmake --build build-release --target sslkit
 sslkit=build-release/bin/sslkit
 run=runs/quickstart
 
-$sslkit pretrain --out "$run" --overwrite "$@"
+resize=(--start-resolution 16)
+for arg in "$@"; do [[ $arg == --start-resolution* ]] && resize=(); done
+$sslkit pretrain --out "$run" --overwrite "${resize[@]}" "$@"
 encoder_json=$($sslkit probe --checkpoint "$run" --json)
 raw_json=$($sslkit probe --features raw --json)
 
