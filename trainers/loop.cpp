@@ -301,7 +301,7 @@ StepRecord Trainer::step(const data::Batch& batch, int64_t epoch) {
   StepOutput out;
   {
     AutocastGuard autocast(precision_, device_);
-    out = method_.step(side > 0 ? resize_views(batch, resizable_views_, side) : batch);
+    out = side > 0 ? method_.step(resize_views(batch, resizable_views_, side)) : method_.step(batch);
   }
   record.loss = out.loss.detach().to(torch::kDouble).item<double>();
   record.metrics = out.metrics;
