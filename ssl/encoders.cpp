@@ -49,6 +49,8 @@ EncoderRegistry& registry() {
         convnet_factory("convnet-w", {32, 64, 128, 1024})},
        {"convnet-x", "convnet-s with a 2048-channel last block; 2048-d",
         convnet_factory("convnet-x", {32, 64, 128, 2048})},
+       {"convnet-xl", "convnet-s with a 4096-channel last block; 4096-d",
+        convnet_factory("convnet-xl", {32, 64, 128, 4096})},
        {"resnet18", "ResNet-18, basic blocks 2-2-2-2, CIFAR or ImageNet stem (stem); 512-d",
         resnet_factory("resnet18", ResNetImpl::resnet18())},
        {"resnet34", "ResNet-34, basic blocks 3-4-6-3, CIFAR or ImageNet stem (stem); 512-d",

@@ -6,8 +6,8 @@
 
 TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][encoders]") {
   const auto names = ssl::encoder_names();
-  REQUIRE(names == std::vector<std::string>{"convnet-s", "convnet-w", "convnet-x", "resnet18", "resnet34",
-                                            "resnet50", "efficientnet-b0", "efficientnet-b1", "efficientnet-b2",
+  REQUIRE(names == std::vector<std::string>{"convnet-s", "convnet-w", "convnet-x", "convnet-xl", "resnet18",
+                                            "resnet34", "resnet50", "efficientnet-b0", "efficientnet-b1", "efficientnet-b2",
                                             "efficientnet-b3", "vit-tiny", "vit-small"});
   for (const auto& name : names) {
     for (const int64_t channels : {1, 3}) {
@@ -25,7 +25,7 @@ TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][
   CHECK(map.sizes() == torch::IntArrayRef{1, 256, 4, 4});
 }
 
-TEST_CASE("convnet-s, convnet-w and convnet-x have the documented layer widths", "[core][encoders]") {
+TEST_CASE("convnet-s, convnet-w, convnet-x and convnet-xl have the documented layer widths", "[core][encoders]") {
   const auto count = [](const std::string& name) {
     int64_t parameters = 0;
     for (const auto& p : ssl::make_encoder(name, ssl::EncoderOptions(1))->parameters()) parameters += p.numel();
@@ -35,6 +35,7 @@ TEST_CASE("convnet-s, convnet-w and convnet-x have the documented layer widths",
   CHECK(count("convnet-s") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * (32 + 64 + 128 + 256));
   CHECK(count("convnet-w") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 1024) + 2 * (32 + 64 + 128 + 1024));
   CHECK(count("convnet-x") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 2048) + 2 * (32 + 64 + 128 + 2048));
+  CHECK(count("convnet-xl") == 9 * (32 + 32 * 64 + 64 * 128 + 128 * 4096) + 2 * (32 + 64 + 128 + 4096));
   const auto map = ssl::make_encoder("convnet-w", ssl::EncoderOptions(1))->feature_map(torch::randn({1, 1, 28, 28}));
   CHECK(map.sizes() == torch::IntArrayRef{1, 1024, 4, 4});
 }
@@ -93,7 +94,7 @@ TEST_CASE("Channels-last weights have channels-last strides even where a dimensi
 
 TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
   CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
-                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, convnet-x, resnet18"));
+                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, convnet-x, convnet-xl, resnet18"));
   CHECK_THROWS_WITH(ssl::make_encoder("convnet-s", ssl::EncoderOptions(0)),
                     Catch::Contains("in_channels must be > 0, got 0"));
   CHECK_THROWS_WITH(ssl::ConvNetImpl(ssl::EncoderOptions(1), {}, "convnet-0"),

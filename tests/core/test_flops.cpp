@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <torch/nn/modules/linear.h>
 
-TEST_CASE("convnet-s, convnet-w and convnet-x forward FLOPs match the hand count", "[core][flops]") {
+TEST_CASE("convnet-s, convnet-w, convnet-x and convnet-xl forward FLOPs match the hand count", "[core][flops]") {
   auto encoder = ssl::make_encoder("convnet-s", ssl::EncoderOptions(1));
   // Multiply-adds per 28x28 image, output size x C_out x C_in x 3x3:
   // 28*28*32*1*9 + 14*14*64*32*9 + 7*7*128*64*9 + 4*4*256*128*9 = 12,169,728; two FLOPs each.
@@ -18,6 +18,9 @@ TEST_CASE("convnet-s, convnet-w and convnet-x forward FLOPs match the hand count
   // convnet-x's last block: 4*4*2048*128*9 = 37,748,736 multiply-adds.
   auto wider = ssl::make_encoder("convnet-x", ssl::EncoderOptions(1));
   CHECK(ssl::encoder_flops_per_image(*wider, {1, 28, 28}) == 2 * (12169728 - 4718592 + 37748736));
+  // convnet-xl's last block: 4*4*4096*128*9 = 75,497,472 multiply-adds.
+  auto widest = ssl::make_encoder("convnet-xl", ssl::EncoderOptions(1));
+  CHECK(ssl::encoder_flops_per_image(*widest, {1, 28, 28}) == 2 * (12169728 - 4718592 + 75497472));
 }
 
 TEST_CASE("count_flops counts linear layers by batch and stops counting afterwards", "[core][flops]") {
