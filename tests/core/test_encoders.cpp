@@ -7,8 +7,8 @@
 TEST_CASE("Every registered encoder maps [B,C,H,W] to [B,feature_dim]", "[core][encoders]") {
   const auto names = ssl::encoder_names();
   REQUIRE(names == std::vector<std::string>{"convnet-s", "convnet-w", "convnet-x", "convnet-xl", "resnet18",
-                                            "resnet34", "resnet50", "efficientnet-b0", "efficientnet-b1", "efficientnet-b2",
-                                            "efficientnet-b3", "vit-tiny", "vit-small"});
+                                            "resnet34", "resnet50", "efficientnet-b0", "efficientnet-b1",
+                                            "efficientnet-b2", "efficientnet-b3", "vit-tiny", "vit-small"});
   for (const auto& name : names) {
     for (const int64_t channels : {1, 3}) {
       auto encoder = ssl::make_encoder(name, ssl::EncoderOptions(channels));
@@ -94,7 +94,8 @@ TEST_CASE("Channels-last weights have channels-last strides even where a dimensi
 
 TEST_CASE("Unknown encoders and devices are refused listing the valid choices", "[core][errors]") {
   CHECK_THROWS_WITH(ssl::make_encoder("vgg", ssl::EncoderOptions(1)),
-                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, convnet-x, convnet-xl, resnet18"));
+                    Catch::Contains("unknown encoder 'vgg': expected one of convnet-s, convnet-w, convnet-x, "
+                                    "convnet-xl, resnet18"));
   CHECK_THROWS_WITH(ssl::make_encoder("convnet-s", ssl::EncoderOptions(0)),
                     Catch::Contains("in_channels must be > 0, got 0"));
   CHECK_THROWS_WITH(ssl::ConvNetImpl(ssl::EncoderOptions(1), {}, "convnet-0"),
