@@ -109,6 +109,10 @@ void add_method_options(po::options_description& description, const trainers::Me
        "dino: teacher temperature, reached by a linear warm-up from 0.04 over the first 30% of the run")
       ("projection-hidden-dim", po::value<int64_t>()->default_value(d.simclr().projection_hidden_dim()),
        "simclr / moco: hidden width of the projection head")
+      ("projection-dim", po::value<int64_t>(),
+       "simclr / moco / byol / simsiam / barlow / vicreg / swav / mocov3: output width of the projection head "
+       "(simsiam, barlow, vicreg: every layer's width, the embedding size D; default: the method's, "
+       "128 / 128 / 128 / 256 / 512 / 512 / 128 / 128)")
       ("dino-out-dim", po::value<int64_t>()->default_value(d.dino().head().out_dim()),
        "dino: K, the outputs of the DINO head")
       ("off-diagonal-weight", real(d.barlow().off_diagonal_weight()),
@@ -203,6 +207,7 @@ void check_method_flags(const po::variables_map& v, const po::options_descriptio
            {"teacher-temperature", {"dino"}},
            {"dino-out-dim", {"dino"}},
            {"projection-hidden-dim", {"simclr", "moco"}},
+           {"projection-dim", {"simclr", "moco", "byol", "simsiam", "barlow", "vicreg", "swav", "mocov3"}},
            {"moco-momentum", {"moco"}},
            {"queue-size", {"moco"}},
            {"moco-symmetric", {"moco"}},
@@ -308,6 +313,20 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
   const int64_t projection_hidden_dim = v["projection-hidden-dim"].as<int64_t>();
   methods.simclr().projection_hidden_dim(projection_hidden_dim);
   methods.moco().projection_hidden_dim(projection_hidden_dim);
+  if (v.count("projection-dim")) {
+    const int64_t projection_dim = v["projection-dim"].as<int64_t>();
+    if (projection_dim < 1) {
+      throw po::error("--projection-dim must be >= 1, got " + std::to_string(projection_dim));
+    }
+    methods.simclr().projection_dim(projection_dim);
+    methods.moco().projection_dim(projection_dim);
+    methods.byol().projection_dim(projection_dim);
+    methods.simsiam().projection_dim(projection_dim);
+    methods.barlow().projection_dim(projection_dim);
+    methods.vicreg().projection_dim(projection_dim);
+    methods.swav().projection_dim(projection_dim);
+    methods.mocov3().projection_dim(projection_dim);
+  }
   methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
   const std::string view = v["view"].as<std::string>();
   if (view != "auto" && view != "multi-crop" && view != "two-views") {
