@@ -287,6 +287,19 @@ trainers::LoopOptions loop_options(const po::variables_map& v, const std::string
       .progress(!v["quiet"].as<bool>());
 }
 
+// --projection-dim: the one width every method with a projection head reads (its output, or each layer's).
+void set_projection_dim(trainers::MethodOptions& methods, int64_t projection_dim) {
+  if (projection_dim < 1) throw po::error("--projection-dim must be >= 1, got " + std::to_string(projection_dim));
+  methods.simclr().projection_dim(projection_dim);
+  methods.moco().projection_dim(projection_dim);
+  methods.byol().projection_dim(projection_dim);
+  methods.simsiam().projection_dim(projection_dim);
+  methods.barlow().projection_dim(projection_dim);
+  methods.vicreg().projection_dim(projection_dim);
+  methods.swav().projection_dim(projection_dim);
+  methods.mocov3().projection_dim(projection_dim);
+}
+
 trainers::MethodOptions method_options(const po::variables_map& v) {
   trainers::MethodOptions methods;
   methods.moco()
@@ -313,20 +326,7 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
   const int64_t projection_hidden_dim = v["projection-hidden-dim"].as<int64_t>();
   methods.simclr().projection_hidden_dim(projection_hidden_dim);
   methods.moco().projection_hidden_dim(projection_hidden_dim);
-  if (v.count("projection-dim")) {
-    const int64_t projection_dim = v["projection-dim"].as<int64_t>();
-    if (projection_dim < 1) {
-      throw po::error("--projection-dim must be >= 1, got " + std::to_string(projection_dim));
-    }
-    methods.simclr().projection_dim(projection_dim);
-    methods.moco().projection_dim(projection_dim);
-    methods.byol().projection_dim(projection_dim);
-    methods.simsiam().projection_dim(projection_dim);
-    methods.barlow().projection_dim(projection_dim);
-    methods.vicreg().projection_dim(projection_dim);
-    methods.swav().projection_dim(projection_dim);
-    methods.mocov3().projection_dim(projection_dim);
-  }
+  if (v.count("projection-dim")) set_projection_dim(methods, v["projection-dim"].as<int64_t>());
   methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
   const std::string view = v["view"].as<std::string>();
   if (view != "auto" && view != "multi-crop" && view != "two-views") {
