@@ -300,6 +300,21 @@ void set_projection_dim(trainers::MethodOptions& methods, int64_t projection_dim
   methods.mocov3().projection_dim(projection_dim);
 }
 
+// --view, --local-crops, --local-crop-size: the crops of the methods that can train on local crops.
+void set_views(trainers::MethodOptions& methods, const po::variables_map& v) {
+  const std::string view = v["view"].as<std::string>();
+  if (view != "auto" && view != "multi-crop" && view != "two-views") {
+    throw po::error("unknown --view '" + view + "': expected auto, multi-crop or two-views");
+  }
+  const int64_t local_crops = view == "two-views" ? 0 : v["local-crops"].as<int64_t>();
+  const int64_t local_crop_size = v["local-crop-size"].as<int64_t>();
+  for (auto* crops : {&methods.swav().crops(), &methods.dino().crops()}) {
+    crops->local_crops(local_crops).local_crop_size(local_crop_size);
+  }
+  methods.byol().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
+  methods.simclr().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
+}
+
 trainers::MethodOptions method_options(const po::variables_map& v) {
   trainers::MethodOptions methods;
   methods.moco()
@@ -328,17 +343,7 @@ trainers::MethodOptions method_options(const po::variables_map& v) {
   methods.moco().projection_hidden_dim(projection_hidden_dim);
   if (v.count("projection-dim")) set_projection_dim(methods, v["projection-dim"].as<int64_t>());
   methods.swav().prototypes(v["prototypes"].as<int64_t>()).queue_size(v["swav-queue"].as<int64_t>());
-  const std::string view = v["view"].as<std::string>();
-  if (view != "auto" && view != "multi-crop" && view != "two-views") {
-    throw po::error("unknown --view '" + view + "': expected auto, multi-crop or two-views");
-  }
-  const int64_t local_crops = view == "two-views" ? 0 : v["local-crops"].as<int64_t>();
-  const int64_t local_crop_size = v["local-crop-size"].as<int64_t>();
-  for (auto* crops : {&methods.swav().crops(), &methods.dino().crops()}) {
-    crops->local_crops(local_crops).local_crop_size(local_crop_size);
-  }
-  methods.byol().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
-  methods.simclr().local_crops(view == "multi-crop" ? local_crops : 0).local_crop_size(local_crop_size);
+  set_views(methods, v);
   methods.barlow().off_diagonal_weight(v["off-diagonal-weight"].as<double>());
   if (v.count("temperature")) {
     const double temperature = v["temperature"].as<double>();
