@@ -12,8 +12,12 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 namespace ssl::eval {
 namespace {
@@ -22,23 +26,193 @@ struct LinearModel {
   torch::Tensor weight, bias;
 };
 
-LinearModel fit(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double weight_decay,
-                int64_t max_iterations) {
-  torch::AutoGradMode enable_grad(true);  // callers may hold a NoGradGuard for their feature extraction
-  auto weight = torch::zeros({x.size(1), classes}, x.options()).requires_grad_(true);
-  auto bias = torch::zeros({classes}, x.options()).requires_grad_(true);
+// One fit's current point: its weight [D, K] and bias [K] (their gradients are written here) and its L2 weight.
+struct Point {
+  torch::Tensor* weight;
+  torch::Tensor* bias;
+  double weight_decay;
+};
+
+// The objective of every point (mean cross entropy of softmax(x·W + b) plus weight_decay·‖W‖²) and its gradient
+// in one pass over x: the points' weights side by side make one [D, points·K] matmul per row block, and each block
+// of about 4 MiB is still cached when its share of xᵀ·(softmax − onehot) is added. An accelerator takes all rows
+// at once.
+std::vector<double> evaluate_objectives(const torch::Tensor& x, const torch::Tensor& labels,
+                                        const std::vector<Point>& points) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = x.size(0), dim = x.size(1), fits = static_cast<int64_t>(points.size());
+  const int64_t classes = points[0].weight->size(1);
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& point : points) {
+    weights.push_back(*point.weight);
+    biases.push_back(*point.bias);
+  }
+  const auto weight = torch::cat(weights, 1), bias = torch::cat(biases);
+  const int64_t block = x.is_cpu() ? std::max<int64_t>(16, (int64_t{4} << 20) / (std::max<int64_t>(dim, 1) *
+                                                                                  x.element_size()))
+                                   : std::max<int64_t>(n, 1);
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (n + block - 1) / block));
+  // Each chunk of rows sums into its own gradient and losses; the chunks are added in order, so the result depends
+  // on the thread count but not on scheduling.
+  std::vector<torch::Tensor> grad_weights(static_cast<size_t>(chunks)), grad_biases(static_cast<size_t>(chunks));
+  std::vector<torch::Tensor> losses(static_cast<size_t>(chunks));
+  at::parallel_for(0, chunks, 1, [&](int64_t first_chunk, int64_t end_chunk) {
+    for (int64_t c = first_chunk; c < end_chunk; ++c) {
+      const int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+      auto grad_weight = torch::zeros_like(weight), grad_bias = torch::zeros_like(bias);
+      auto loss = torch::zeros({fits}, x.options().dtype(torch::kDouble));
+      for (int64_t row = begin; row < end; row += block) {
+        const int64_t rows = std::min(block, end - row);
+        const auto xb = x.narrow(0, row, rows);
+        const auto yb = labels.narrow(0, row, rows).reshape({rows, 1, 1}).expand({rows, fits, 1});
+        auto probabilities = torch::addmm(bias, xb, weight).view({rows, fits, classes}).log_softmax(2);
+        loss.sub_(probabilities.gather(2, yb).sum(at::IntArrayRef{0, 2}).to(torch::kDouble));
+        probabilities.exp_().scatter_add_(2, yb, torch::full({rows, fits, 1}, -1.0, probabilities.options()));
+        grad_weight.addmm_(xb.t(), probabilities.view({rows, fits * classes}));
+        grad_bias.add_(probabilities.sum(0).view({fits * classes}));
+      }
+      grad_weights[static_cast<size_t>(c)] = grad_weight;
+      grad_biases[static_cast<size_t>(c)] = grad_bias;
+      losses[static_cast<size_t>(c)] = loss;
+    }
+  });
+  for (int64_t c = 1; c < chunks; ++c) {
+    grad_weights[0].add_(grad_weights[static_cast<size_t>(c)]);
+    grad_biases[0].add_(grad_biases[static_cast<size_t>(c)]);
+    losses[0].add_(losses[static_cast<size_t>(c)]);
+  }
+  const double inverse_n = 1.0 / static_cast<double>(std::max<int64_t>(n, 1));
+  const auto total = losses[0].mul_(inverse_n).cpu();
+  std::vector<double> objectives;
+  for (int64_t f = 0; f < fits; ++f) {
+    const Point& point = points[static_cast<size_t>(f)];
+    point.weight->mutable_grad() =
+        grad_weights[0].narrow(1, f * classes, classes).mul(inverse_n).add_(*point.weight, 2 * point.weight_decay);
+    point.bias->mutable_grad() = grad_biases[0].narrow(0, f * classes, classes).mul(inverse_n);
+    objectives.push_back(total[f].item<double>() +
+                         point.weight_decay * point.weight->square().sum().item<double>());
+  }
+  return objectives;
+}
+
+// An L-BFGS fit from zero weights; `objective(weight, bias)` returns the objective and sets their gradients.
+template <typename Objective>
+LinearModel lbfgs_fit(const torch::TensorOptions& options, int64_t dim, int64_t classes, int64_t max_iterations,
+                      Objective objective) {
+  auto weight = torch::zeros({dim, classes}, options);
+  auto bias = torch::zeros({classes}, options);
   torch::optim::LBFGS optimizer({weight, bias}, torch::optim::LBFGSOptions(1.0)
                                                      .max_iter(max_iterations)
                                                      .history_size(20)
                                                      .line_search_fn("strong_wolfe"));
-  optimizer.step([&] {
-    optimizer.zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(torch::addmm(bias, x, weight), y) +
-                weight_decay * weight.pow(2).sum();
-    loss.backward();
-    return loss;
+  optimizer.step([&] { return objective(weight, bias); });
+  return {weight, bias};
+}
+
+// The objectives of fits that each run L-BFGS on their own thread, evaluated together: a round waits until every
+// running fit has asked for its next point (or ended), then evaluates them all in one pass over x, which costs
+// about 1.5 times one fit's evaluation for five fits. Each fit's path is its own: only the rounding of the shared
+// matmul differs from fitting it alone.
+class LockstepObjectives {
+ public:
+  LockstepObjectives(const torch::Tensor& x, const torch::Tensor& labels, size_t fits)
+      : x_(x), labels_(labels), requests_(fits), running_(fits) {}
+
+  // Fit `slot`'s objective at (weight, bias), their gradients set; blocks until its round is evaluated.
+  torch::Tensor evaluate(size_t slot, torch::Tensor& weight, torch::Tensor& bias, double weight_decay) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+    requests_[slot] = Request{Point{&weight, &bias, weight_decay}, 0.0, true};
+    const uint64_t round = round_;
+    ++waiting_;
+    if (waiting_ == running_) {
+      evaluate_round();
+    } else {
+      ready_.wait(lock, [&] { return round_ != round; });
+    }
+    if (error_) std::rethrow_exception(error_);
+    return torch::tensor(requests_[slot].objective, x_.options());
+  }
+
+  // A fit has ended: later rounds no longer wait for it.
+  void finish() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    --running_;
+    if (waiting_ > 0 && waiting_ == running_) evaluate_round();
+  }
+
+ private:
+  struct Request {
+    Point point{};
+    double objective = 0;
+    bool pending = false;
+  };
+
+  // Runs with the lock held, on the thread of the last fit to arrive (the others wait for it).
+  void evaluate_round() {
+    std::vector<Point> points;
+    std::vector<Request*> pending;
+    for (auto& request : requests_) {
+      if (!request.pending) continue;
+      points.push_back(request.point);
+      pending.push_back(&request);
+    }
+    try {
+      const auto objectives = evaluate_objectives(x_, labels_, points);
+      for (size_t i = 0; i < pending.size(); ++i) pending[i]->objective = objectives[i];
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    for (auto* request : pending) request->pending = false;
+    waiting_ = 0;
+    ++round_;
+    ready_.notify_all();
+  }
+
+  const torch::Tensor& x_;
+  const torch::Tensor& labels_;
+  std::vector<Request> requests_;
+  size_t running_, waiting_ = 0;
+  uint64_t round_ = 0;
+  std::exception_ptr error_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+};
+
+// One fit per weight decay, all at once (LockstepObjectives), each on its own thread with the caller's intra-op
+// thread count.
+std::vector<LinearModel> fit_each(const torch::Tensor& x, const torch::Tensor& y, int64_t classes,
+                                  const std::vector<double>& weight_decays, int64_t max_iterations) {
+  LockstepObjectives objectives(x, y, weight_decays.size());
+  std::vector<LinearModel> models(weight_decays.size());
+  std::vector<std::exception_ptr> errors(weight_decays.size());
+  const int threads = at::get_num_threads();
+  std::vector<std::thread> fits;
+  for (size_t slot = 0; slot < weight_decays.size(); ++slot) {
+    fits.emplace_back([&, slot] {
+      try {
+        at::set_num_threads(threads);
+        models[slot] = lbfgs_fit(x.options(), x.size(1), classes, max_iterations, [&](auto& weight, auto& bias) {
+          return objectives.evaluate(slot, weight, bias, weight_decays[slot]);
+        });
+      } catch (...) {
+        errors[slot] = std::current_exception();
+      }
+      objectives.finish();
+    });
+  }
+  for (auto& fit : fits) fit.join();
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+  return models;
+}
+
+LinearModel fit(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double weight_decay,
+                int64_t max_iterations) {
+  return lbfgs_fit(x.options(), x.size(1), classes, max_iterations, [&](torch::Tensor& weight, torch::Tensor& bias) {
+    return softmax_regression_objective(x, y, weight, bias, weight_decay);
   });
-  return {weight.detach(), bias.detach()};
 }
 
 double accuracy(const LinearModel& model, const torch::Tensor& x, const torch::Tensor& y) {
@@ -254,6 +428,18 @@ torch::Tensor LinearClassifier::logits(const torch::Tensor& features) const {
   return torch::addmm(bias, (features.to(torch::kFloat) - mean) / stddev, weight);
 }
 
+torch::Tensor softmax_regression_objective(const torch::Tensor& x, const torch::Tensor& labels, torch::Tensor& weight,
+                                           torch::Tensor& bias, double weight_decay) {
+  TORCH_CHECK(x.dim() == 2 && labels.dim() == 1 && labels.size(0) == x.size(0) && weight.dim() == 2 &&
+                  weight.size(0) == x.size(1) && bias.dim() == 1 && bias.size(0) == weight.size(1),
+              "softmax regression: expected x [N, D], labels [N], weight [D, K], bias [K], got ", x.sizes(), ", ",
+              labels.sizes(), ", ", weight.sizes(), ", ", bias.sizes());
+  TORCH_CHECK(labels.scalar_type() == torch::kInt64, "softmax regression: expected int64 labels, got ",
+              labels.scalar_type());
+  std::vector<Point> points{{&weight, &bias, weight_decay}};
+  return torch::tensor(evaluate_objectives(x, labels, points)[0], x.options());
+}
+
 LinearClassifier fit_linear_classifier(const torch::Tensor& train_features, const torch::Tensor& train_labels,
                                        int64_t classes, const LinearProbeOptions& options) {
   check_split(train_features, train_labels, "train");
@@ -289,14 +475,16 @@ LinearClassifier fit_linear_classifier(const torch::Tensor& train_features, cons
   auto validation_x = train_x.index_select(0, validation_index);
   auto validation_y = train_y.index_select(0, validation_index);
 
-  model.validation_accuracy = -1;
   for (const double weight_decay : options.weight_decays()) {
     TORCH_CHECK(weight_decay >= 0, "linear probe: weight decay must be >= 0, got ", weight_decay);
-    const double acc = accuracy(fit(fit_x, fit_y, classes, weight_decay, options.max_iterations()), validation_x,
-                                validation_y);
+  }
+  const auto fits = fit_each(fit_x, fit_y, classes, options.weight_decays(), options.max_iterations());
+  model.validation_accuracy = -1;
+  for (size_t i = 0; i < fits.size(); ++i) {
+    const double acc = accuracy(fits[i], validation_x, validation_y);
     if (acc > model.validation_accuracy) {
       model.validation_accuracy = acc;
-      model.weight_decay = weight_decay;
+      model.weight_decay = options.weight_decays()[i];
     }
   }
   const LinearModel fitted = fit(train_x, train_y, classes, model.weight_decay, options.max_iterations());

@@ -25,6 +25,13 @@ struct LinearProbeOptions {
   TORCH_ARG(uint64_t, seed) = 0;
 };
 
+/// The linear probe's objective at (`weight` [D, K], `bias` [K]): the mean cross entropy of softmax(x·weight + bias)
+/// against `labels` [N] (int64) plus weight_decay·‖weight‖², for float or double features `x` [N, D]. Its gradient is
+/// written into `weight.grad()` and `bias.grad()`. One pass over x's rows in cache-sized blocks, each block's logits
+/// and its share of xᵀ·(softmax − onehot) computed while the block is in cache, where autograd reads x twice.
+torch::Tensor softmax_regression_objective(const torch::Tensor& x, const torch::Tensor& labels, torch::Tensor& weight,
+                                           torch::Tensor& bias, double weight_decay);
+
 /// A fitted probe: standardization statistics of the training split and the linear layer on top.
 struct LinearClassifier {
   /// Per-feature mean [D] of the training split.
