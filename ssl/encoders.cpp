@@ -1,5 +1,6 @@
 #include "sslkit/ssl/encoders.h"
 
+#include "sslkit/ssl/convolution.h"
 #include "sslkit/ssl/detail/conv_layers.h"
 #include "sslkit/ssl/efficientnet.h"
 #include "sslkit/ssl/registry.h"
@@ -132,6 +133,19 @@ ConvNetImpl::ConvNetImpl(const EncoderOptions& options_, const std::vector<int64
   register_module("body", body_);
 }
 
-torch::Tensor ConvNetImpl::feature_map(const torch::Tensor& images) { return body_->forward(images); }
+torch::Tensor ConvNetImpl::feature_map(const torch::Tensor& images) {
+  // The layers in order, the wide convolutions as im2col matmuls where that pays (bf16 on CPU).
+  torch::Tensor x = images;
+  for (auto& layer : *body_) {
+    const auto* conv = layer.ptr()->as<nn::Conv2dImpl>();
+    if (conv != nullptr && im2col_conv_pays(x, conv->weight)) {
+      // detail::conv_same pads k / 2.
+      x = conv2d_im2col(x, conv->weight, conv->options.stride()->at(0), conv->weight.size(2) / 2);
+    } else {
+      x = layer.forward(x);
+    }
+  }
+  return x;
+}
 
 }  // namespace ssl
