@@ -74,9 +74,14 @@ torch::Tensor conv2d_im2col(const torch::Tensor& input, const torch::Tensor& wei
   return Im2colConv2d::apply(input, weight, stride, padding);
 }
 
-bool im2col_conv_pays(const torch::Tensor& input, const torch::Tensor& weight) {
-  return input.is_cpu() && input.scalar_type() == torch::kBFloat16 && weight.size(0) >= 1024 &&
-         weight.size(1) == input.size(1) && weight.requires_grad() && torch::GradMode::is_enabled();
+bool im2col_conv_pays(const torch::Tensor& input, const torch::Tensor& weight, int64_t stride, int64_t padding) {
+  if (!input.is_cpu() || input.scalar_type() != torch::kBFloat16 || weight.size(1) != input.size(1) ||
+      !weight.requires_grad() || !torch::GradMode::is_enabled()) {
+    return false;
+  }
+  const int64_t out_h = (input.size(2) + 2 * padding - weight.size(2)) / stride + 1;
+  const int64_t out_w = (input.size(3) + 2 * padding - weight.size(3)) / stride + 1;
+  return weight.size(0) >= 4096 || (weight.size(0) >= 1024 && out_h * out_w <= 4);
 }
 
 }  // namespace ssl

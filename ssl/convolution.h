@@ -9,9 +9,10 @@ namespace ssl {
 /// in the weight's own dtype; the output and the input gradient keep the input's memory format.
 torch::Tensor conv2d_im2col(const torch::Tensor& input, const torch::Tensor& weight, int64_t stride, int64_t padding);
 
-/// Whether `conv2d_im2col` is the faster way to train a convolution of `weight` on `input`: bf16 on a CPU with at
-/// least 1024 output channels, where LibTorch 1.13's oneDNN kernels run the step up to 2x slower than the matmuls
-/// (docs/results.md); never on an accelerator, in fp32, or without a weight gradient.
-bool im2col_conv_pays(const torch::Tensor& input, const torch::Tensor& weight);
+/// Whether `conv2d_im2col` is the faster way to train a convolution of `weight` on `input` at `stride` and
+/// `padding`: bf16 on a CPU with 4096 or more output channels, or 1024 or more on an output of at most 2x2, where
+/// LibTorch 1.13's oneDNN kernels took 1.2-2.3x the matmuls' time (docs/results.md); never on an accelerator, in
+/// fp32, or without a weight gradient.
+bool im2col_conv_pays(const torch::Tensor& input, const torch::Tensor& weight, int64_t stride, int64_t padding);
 
 }  // namespace ssl

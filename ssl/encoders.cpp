@@ -138,9 +138,11 @@ torch::Tensor ConvNetImpl::feature_map(const torch::Tensor& images) {
   torch::Tensor x = images;
   for (auto& layer : *body_) {
     const auto* conv = layer.ptr()->as<nn::Conv2dImpl>();
-    if (conv != nullptr && im2col_conv_pays(x, conv->weight)) {
-      // detail::conv_same pads k / 2.
-      x = conv2d_im2col(x, conv->weight, conv->options.stride()->at(0), conv->weight.size(2) / 2);
+    // detail::conv_same pads k / 2.
+    const int64_t stride = conv != nullptr ? conv->options.stride()->at(0) : 1;
+    const int64_t padding = conv != nullptr ? conv->weight.size(2) / 2 : 0;
+    if (conv != nullptr && im2col_conv_pays(x, conv->weight, stride, padding)) {
+      x = conv2d_im2col(x, conv->weight, stride, padding);
     } else {
       x = layer.forward(x);
     }

@@ -93,20 +93,22 @@ TEST_CASE("conv2d_im2col in bf16 returns an fp32 weight's gradient in fp32, with
   for (size_t i = 0; i < 3; ++i) CHECK(relative_error(ours[i], reference[i]) < 1e-2);
 }
 
-TEST_CASE("im2col_conv_pays only for bf16 CPU convolutions of 1024 or more outputs that train",
+TEST_CASE("im2col_conv_pays for bf16 CPU training of 4096 outputs, or 1024 on at most 2x2 positions",
           "[trainers][convolution]") {
-  const auto bf16 = torch::zeros({1, 64, 7, 7}, torch::kBFloat16);
-  const auto wide = torch::zeros({1024, 64, 3, 3}).requires_grad_(true);
-  CHECK(ssl::im2col_conv_pays(bf16, wide));
-  CHECK_FALSE(ssl::im2col_conv_pays(bf16.to(torch::kFloat), wide));
-  CHECK_FALSE(ssl::im2col_conv_pays(bf16, torch::zeros({512, 64, 3, 3}).requires_grad_(true)));
-  CHECK_FALSE(ssl::im2col_conv_pays(bf16, wide.detach()));
+  const auto bf16 = torch::zeros({1, 64, 7, 7}, torch::kBFloat16);  // 4x4 out at stride 2, 2x2 at stride 4
+  const auto weights = [](int64_t out) { return torch::zeros({out, 64, 3, 3}).requires_grad_(true); };
+  CHECK(ssl::im2col_conv_pays(bf16, weights(4096), 2, 1));
+  CHECK_FALSE(ssl::im2col_conv_pays(bf16, weights(2048), 2, 1));
+  CHECK(ssl::im2col_conv_pays(bf16, weights(1024), 4, 1));
+  CHECK_FALSE(ssl::im2col_conv_pays(bf16, weights(512), 4, 1));
+  CHECK_FALSE(ssl::im2col_conv_pays(bf16.to(torch::kFloat), weights(4096), 2, 1));
+  CHECK_FALSE(ssl::im2col_conv_pays(bf16, weights(4096).detach(), 2, 1));
   torch::NoGradGuard no_grad;
-  CHECK_FALSE(ssl::im2col_conv_pays(bf16, wide));
+  CHECK_FALSE(ssl::im2col_conv_pays(bf16, weights(4096), 2, 1));
 }
 
-TEST_CASE("convnet-w in CPU bf16 autocast: its 1024-wide convolution as im2col matmuls trains as with oneDNN's "
-          "kernels, to bf16 rounding",
+TEST_CASE("convnet-w on 16x16 images in CPU bf16 autocast: its 1024-wide convolution (2x2 out) as im2col matmuls "
+          "trains as with oneDNN's kernels, to bf16 rounding",
           "[trainers][convolution]") {
   torch::manual_seed(3);
   auto encoder = ssl::make_encoder("convnet-w", ssl::EncoderOptions(1));
