@@ -2,9 +2,9 @@
 # Quickstart: install what is missing, build in Release, pretrain SimCLR / convnet-xl on Fashion-MNIST with
 # the default budget (10 minutes of training), progressive resizing from 16 px (docs/results.md: +0.70 points
 # at 10 minutes) and the default precision (bf16 where the CPU has it), then print the linear-probe test
-# accuracy beside raw pixels. convnet-xl's 4096-wide last block: 92.08% (seed 1) since it trains as im2col matmuls,
-# 91.45-91.82% over three seeds before, against convnet-w's 90.6-91.05% in the same 10 minutes of bf16 (README,
-# Quickstart).
+# accuracy beside raw pixels. convnet-xl's 4096-wide last block: 92.08% (seeds 1 and 2) since it trains as im2col
+# matmuls, 91.45-91.82% over three seeds before, against convnet-w's 90.6-91.05% in the same 10 minutes of bf16
+# (README, Quickstart).
 # Extra arguments are passed to `sslkit pretrain` (e.g. --max-minutes 2, --start-resolution 0 for full-size
 # views, --encoder convnet-w for the default encoder).
 set -euo pipefail
