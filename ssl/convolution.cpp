@@ -8,14 +8,19 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// Output side of a convolution of `kernel` at `stride` and `padding` over `size` input pixels.
+int64_t output_side(int64_t size, int64_t kernel, int64_t stride, int64_t padding) {
+  return (size + 2 * padding - kernel) / stride + 1;
+}
+
 class Im2colConv2d : public torch::autograd::Function<Im2colConv2d> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
                                int64_t stride, int64_t padding) {
     const int64_t n = input.size(0), out_channels = weight.size(0);
     const int64_t kernel_h = weight.size(2), kernel_w = weight.size(3);
-    const int64_t out_h = (input.size(2) + 2 * padding - kernel_h) / stride + 1;
-    const int64_t out_w = (input.size(3) + 2 * padding - kernel_w) / stride + 1;
+    const int64_t out_h = output_side(input.size(2), kernel_h, stride, padding);
+    const int64_t out_w = output_side(input.size(3), kernel_w, stride, padding);
     // Rows are the N·H'·W' output positions, so the product is the output's [N, H', W', out] (channels-last) view.
     const auto columns = at::im2col(input, {kernel_h, kernel_w}, {1, 1}, {padding, padding}, {stride, stride})
                              .transpose(1, 2)
@@ -79,9 +84,9 @@ bool im2col_conv_pays(const torch::Tensor& input, const torch::Tensor& weight, i
       !weight.requires_grad() || !torch::GradMode::is_enabled()) {
     return false;
   }
-  const int64_t out_h = (input.size(2) + 2 * padding - weight.size(2)) / stride + 1;
-  const int64_t out_w = (input.size(3) + 2 * padding - weight.size(3)) / stride + 1;
-  return weight.size(0) >= 4096 || (weight.size(0) >= 1024 && out_h * out_w <= 4);
+  const int64_t positions = output_side(input.size(2), weight.size(2), stride, padding) *
+                            output_side(input.size(3), weight.size(3), stride, padding);
+  return weight.size(0) >= 4096 || (weight.size(0) >= 1024 && positions <= 4);
 }
 
 }  // namespace ssl

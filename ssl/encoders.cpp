@@ -138,14 +138,13 @@ torch::Tensor ConvNetImpl::feature_map(const torch::Tensor& images) {
   torch::Tensor x = images;
   for (auto& layer : *body_) {
     const auto* conv = layer.ptr()->as<nn::Conv2dImpl>();
-    // detail::conv_same pads k / 2.
-    const int64_t stride = conv != nullptr ? conv->options.stride()->at(0) : 1;
-    const int64_t padding = conv != nullptr ? conv->weight.size(2) / 2 : 0;
-    if (conv != nullptr && im2col_conv_pays(x, conv->weight, stride, padding)) {
-      x = conv2d_im2col(x, conv->weight, stride, padding);
-    } else {
+    if (conv == nullptr) {
       x = layer.forward(x);
+      continue;
     }
+    const int64_t stride = conv->options.stride()->at(0), padding = conv->weight.size(2) / 2;  // conv_same's k / 2
+    x = im2col_conv_pays(x, conv->weight, stride, padding) ? conv2d_im2col(x, conv->weight, stride, padding)
+                                                           : layer.forward(x);
   }
   return x;
 }
